@@ -1,0 +1,53 @@
+"""TensorFlow: precision, devices, seeds, timing sync, gradients and fast paths."""
+
+import numpy as np
+import tensorflow as tf
+
+from capsnet import fast_ops
+
+
+def versions():
+    return {"tensorflow": tf.__version__}
+
+
+def devices():
+    return [f"{d.device_type}:{d.name}" for d in tf.config.list_logical_devices()]
+
+
+def on_gpu():
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def set_precision(mode):
+    tf.config.experimental.enable_tensor_float_32_execution(mode != "highest")
+
+
+def seed(n):
+    import keras
+
+    keras.utils.set_random_seed(n)
+
+
+def sync():
+    # Reading a value back waits for everything queued before it.
+    tf.constant(0.0).numpy()
+
+
+def peak_memory():
+    if on_gpu():
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"]
+    return None
+
+
+def gradients(fn, tensors):
+    """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
+    variables = [tf.Variable(np.asarray(t)) for t in tensors]
+    with tf.GradientTape() as tape:
+        value = fn(*variables)
+    grads = tape.gradient(value, variables)
+    return float(value), [g.numpy() for g in grads]
+
+
+def install_fast_paths():
+    """None measured faster than the plain ops on TensorFlow yet (README "Benchmarks")."""
+    return fast_ops.registered()

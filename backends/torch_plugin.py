@@ -1,0 +1,60 @@
+"""PyTorch: precision, devices, seeds, timing sync, gradients and fast paths."""
+
+import numpy as np
+import torch
+
+from capsnet import fast_ops
+
+
+def versions():
+    return {"torch": torch.__version__}
+
+
+def devices():
+    found = ["cpu"]
+    if torch.cuda.is_available():
+        found += [f"cuda:{i} {torch.cuda.get_device_name(i)}" for i in range(torch.cuda.device_count())]
+    return found
+
+
+def on_gpu():
+    return torch.cuda.is_available()
+
+
+def set_precision(mode):
+    fast = mode != "highest"
+    torch.backends.cuda.matmul.allow_tf32 = fast
+    torch.backends.cudnn.allow_tf32 = fast
+    torch.set_float32_matmul_precision("high" if fast else "highest")
+
+
+def seed(n):
+    import keras
+
+    keras.utils.set_random_seed(n)
+
+
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def peak_memory():
+    if torch.cuda.is_available():
+        return torch.cuda.max_memory_allocated()
+    return None
+
+
+def gradients(fn, tensors):
+    """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
+    from keras.src.backend.torch.core import get_device
+
+    leaves = [torch.tensor(np.asarray(t), device=get_device(), requires_grad=True) for t in tensors]
+    value = fn(*leaves)
+    grads = torch.autograd.grad(value, leaves)
+    return float(value.detach().cpu()), [g.detach().cpu().numpy() for g in grads]
+
+
+def install_fast_paths():
+    """None measured faster than the plain ops on torch yet (README "Benchmarks")."""
+    return fast_ops.registered()

@@ -1,0 +1,104 @@
+"""DigitCaps: capsule-to-capsule transformation and dynamic routing."""
+
+import keras
+from keras import ops
+
+from capsnet import fast_ops
+from capsnet.layers import validation
+from capsnet.layers.squash import squash
+
+
+def plain_predictions(inputs, kernel):
+    """Every input capsule's prediction for every output capsule.
+
+    u_hat[b, i, j] = W[i, j] @ u[b, i]
+
+    Args:
+        inputs: `(batch, n_in, in_dim)`, the input capsules u.
+        kernel: `(n_in, n_out, out_dim, in_dim)`, the matrices W.
+
+    Returns:
+        `(batch, n_in, n_out, out_dim)`, the predictions u_hat.
+    """
+    return ops.einsum("ijed,bid->bije", kernel, inputs)
+
+
+@keras.saving.register_keras_serializable(package="capsnet")
+class CapsuleLayer(keras.layers.Layer):
+    """A layer of capsules fed by dynamic routing (Procedure 1 of the paper).
+
+    Each input capsule i predicts each output capsule j through its own matrix
+    W_ij; routing then decides how much of each prediction reaches each output.
+
+    Args:
+        num_capsule: number of output capsules (classes, for DigitCaps).
+        dim_capsule: dimensions of each output capsule (16 in the paper).
+        routings: routing iterations, >= 1 (3 in the paper).
+        kernel_initializer: initializer for W.
+
+    Input shape:
+        `(batch, n_in, in_dim)`.
+
+    Output shape:
+        `(batch, num_capsule, dim_capsule)`.
+
+    Example:
+        >>> v = CapsuleLayer(10, 16)(keras.ops.ones((2, 1152, 8)))
+        >>> tuple(v.shape)
+        (2, 10, 16)
+    """
+
+    def __init__(
+        self,
+        num_capsule,
+        dim_capsule,
+        routings=3,
+        kernel_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.num_capsule = validation.positive_int("num_capsule", num_capsule)
+        self.dim_capsule = validation.positive_int("dim_capsule", dim_capsule)
+        self.routings = validation.positive_int("routings", routings)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+
+    def build(self, input_shape):
+        validation.rank("CapsuleLayer", input_shape, 3, "(batch, n_capsules, dim)")
+        n_in, in_dim = input_shape[1], input_shape[2]
+        if n_in is None or in_dim is None:
+            raise ValueError(
+                f"CapsuleLayer needs a static capsule count and dimension, got {tuple(input_shape)}"
+            )
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(n_in, self.num_capsule, self.dim_capsule, in_dim),
+            initializer=self.kernel_initializer,
+        )
+
+    def call(self, inputs):
+        predict = fast_ops.get("capsule_predictions", plain_predictions)
+        u_hat = predict(inputs, self.kernel)  # (batch, n_in, n_out, dim)
+
+        # Procedure 1. Logits start at zero for every example; kept in float32
+        # so that mixed precision cannot distort the softmax.
+        logits = ops.zeros_like(ops.cast(u_hat[..., 0], "float32"))  # (batch, n_in, n_out)
+        for iteration in range(self.routings):
+            coupling = ops.softmax(logits, axis=-1)  # over the output capsules j
+            coupling = ops.cast(coupling, u_hat.dtype)
+            outputs = squash(ops.einsum("bij,bije->bje", coupling, u_hat))  # (batch, n_out, dim)
+            if iteration < self.routings - 1:
+                agreement = ops.einsum("bje,bije->bij", outputs, u_hat)
+                logits = logits + ops.cast(agreement, "float32")
+        return outputs
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.num_capsule, self.dim_capsule)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_capsule": self.num_capsule,
+            "dim_capsule": self.dim_capsule,
+            "routings": self.routings,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+        }

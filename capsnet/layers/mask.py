@@ -1,0 +1,51 @@
+"""Keep one capsule, zero the others, and flatten: the decoder's input."""
+
+import keras
+from keras import ops
+
+from capsnet.layers import validation
+
+
+@keras.saving.register_keras_serializable(package="capsnet")
+class Mask(keras.layers.Layer):
+    """Mask capsules by one-hot labels, or by the longest capsule.
+
+    Called on `capsules` alone it keeps the longest capsule of each example
+    (prediction); called on `[capsules, labels]` it keeps the capsules the
+    labels select (training uses the true label).
+
+    Input shape:
+        `(batch, num_capsule, dim_capsule)`, optionally with labels
+        `(batch, num_capsule)`.
+
+    Output shape:
+        `(batch, num_capsule * dim_capsule)`.
+    """
+
+    def build(self, input_shape):
+        validation.rank("Mask", _capsules_shape(input_shape), 3, "(batch, num_capsule, dim_capsule)")
+
+    def call(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            capsules, labels = inputs
+        else:
+            capsules = inputs
+            lengths = ops.sum(ops.square(ops.cast(capsules, "float32")), axis=-1)
+            labels = ops.one_hot(ops.argmax(lengths, axis=-1), capsules.shape[1])
+        masked = capsules * ops.cast(ops.expand_dims(labels, -1), capsules.dtype)
+        return ops.reshape(masked, (-1, capsules.shape[1] * capsules.shape[2]))
+
+    def compute_output_shape(self, input_shape):
+        shape = _capsules_shape(input_shape)
+        return (shape[0], shape[1] * shape[2])
+
+
+def _capsules_shape(input_shape):
+    """The capsules' shape from either `shape` or `[shape, labels_shape]`.
+
+    A reloaded model passes shapes as JSON lists, so a list of shapes is told
+    from a shape by its first element.
+    """
+    if isinstance(input_shape[0], (list, tuple)):
+        return input_shape[0]
+    return input_shape

@@ -1,0 +1,45 @@
+"""The CapsNet losses: margin loss (eq. 4) and the reconstruction term."""
+
+import keras
+from keras import ops
+
+M_PLUS = 0.9
+M_MINUS = 0.1
+DOWN_WEIGHT = 0.5
+# Paper: 0.0005 x sum of squared errors over 784 pixels = 0.392 x their mean.
+LAM_RECON = 0.392
+
+
+@keras.saving.register_keras_serializable(package="capsnet")
+def margin_loss(y_true, y_pred):
+    """Margin loss, summed over classes and averaged over the batch.
+
+    L_k = T_k max(0, m+ - |v_k|)^2 + lambda (1 - T_k) max(0, |v_k| - m-)^2
+
+    Args:
+        y_true: `(batch, n_class)` one-hot labels T.
+        y_pred: `(batch, n_class)` capsule lengths |v|.
+
+    Returns:
+        Scalar float32.
+    """
+    y_true = ops.cast(y_true, "float32")
+    y_pred = ops.cast(y_pred, "float32")
+    present = y_true * ops.square(ops.relu(M_PLUS - y_pred))
+    absent = DOWN_WEIGHT * (1.0 - y_true) * ops.square(ops.relu(y_pred - M_MINUS))
+    return ops.mean(ops.sum(present + absent, axis=-1))
+
+
+def reconstruction_loss(images, reconstructions, lam_recon=LAM_RECON):
+    """`lam_recon` x mean squared error over all pixels and the batch.
+
+    Args:
+        images: `(batch, height, width, channels)` targets in [0, 1].
+        reconstructions: same shape, the decoder's output.
+        lam_recon: weight (0.392 equals the paper's 0.0005 x sum for 28x28).
+
+    Returns:
+        Scalar float32.
+    """
+    error = ops.cast(images, "float32") - ops.cast(reconstructions, "float32")
+    return lam_recon * ops.mean(ops.square(error))

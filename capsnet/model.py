@@ -1,0 +1,153 @@
+"""Assemble the CapsNet of Sabour et al. (2017) from the capsnet layers."""
+
+import math
+from typing import NamedTuple, Optional
+
+import keras
+
+from capsnet import losses
+from capsnet.layers import (
+    CapsuleLayer,
+    Length,
+    Mask,
+    PrimaryCapsule,
+    RandomShift,
+    ReconstructionLoss,
+    validation,
+)
+
+
+class CapsNetModels(NamedTuple):
+    """The three views of one CapsNet; they share every weight.
+
+    train: `[image, one_hot_label] -> [lengths, reconstruction]`; shifts the
+        image (training only), masks with the true label and adds the
+        reconstruction loss.
+    evaluate: `image -> [lengths, reconstruction]`, masked by the longest capsule.
+    manipulate: `[image, one_hot_label, noise] -> reconstruction`, where
+        `noise` `(batch, n_class, dim)` is added to the class capsules first.
+        None without a decoder.
+    """
+
+    train: keras.Model
+    evaluate: keras.Model
+    manipulate: Optional[keras.Model]
+
+
+def build_capsnet(
+    input_shape=(28, 28, 1),
+    n_class=10,
+    routings=3,
+    shift_pixels=2,
+    lam_recon=losses.LAM_RECON,
+    conv_filters=256,
+    kernel_size=9,
+    primary_channels=32,
+    primary_dim=8,
+    digit_dim=16,
+    decoder=True,
+    seed=None,
+):
+    """Build the training, evaluation and manipulation models.
+
+    The defaults are the paper's MNIST network (8,215,568 parameters with the
+    decoder, 6,804,224 without). Any batch size works.
+
+    Args:
+        input_shape: `(height, width, channels)` of the images.
+        n_class: number of classes (output capsules).
+        routings: routing iterations (>= 1).
+        shift_pixels: random shift of up to this many pixels in training.
+        lam_recon: weight of the reconstruction loss (0 to switch it off).
+        conv_filters, kernel_size: the first convolution (256 filters 9x9).
+        primary_channels, primary_dim: PrimaryCaps (32 types of 8D).
+        digit_dim: dimensions of the class capsules (16).
+        decoder: build the reconstruction decoder.
+        seed: seed for the random shifts.
+
+    Returns:
+        `CapsNetModels(train, evaluate, manipulate)`.
+    """
+    input_shape = _check_input_shape(input_shape)
+    validation.positive_int("n_class", n_class)
+    validation.positive_int("routings", routings)
+    validation.positive_int("conv_filters", conv_filters)
+    validation.positive_int("kernel_size", kernel_size)
+
+    images = keras.Input(input_shape, name="image")
+    shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
+    conv1 = keras.layers.Conv2D(
+        conv_filters, kernel_size, activation="relu", padding="valid", name="conv1"
+    )
+    primary = PrimaryCapsule(
+        primary_channels, primary_dim, kernel_size=kernel_size, strides=2, name="primarycaps"
+    )
+    digits = CapsuleLayer(n_class, digit_dim, routings=routings, name="digitcaps")
+    length = Length(name="length")
+
+    capsules = digits(primary(conv1(shifted)))
+    if not decoder:
+        train = keras.Model(images, length(capsules), name="capsnet_train")
+        evaluate = _evaluation_model(train)
+        return CapsNetModels(train, evaluate, None)
+
+    decoder_net = keras.Sequential(
+        [
+            keras.Input((n_class * digit_dim,)),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dense(1024, activation="relu"),
+            keras.layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
+            keras.layers.Reshape(input_shape),
+        ],
+        name="decoder",
+    )
+    labels = keras.Input((n_class,), name="label")
+    reconstruction = decoder_net(Mask(name="mask_by_label")([capsules, labels]))
+    reconstruction = ReconstructionLoss(lam_recon, name="reconstruction")([shifted, reconstruction])
+    train = keras.Model([images, labels], [length(capsules), reconstruction], name="capsnet_train")
+    return views_of(train)
+
+
+def views_of(train):
+    """The three views of a (possibly reloaded) training model, sharing weights."""
+    evaluate = _evaluation_model(train)
+    if "decoder" not in [layer.name for layer in train.layers]:
+        return CapsNetModels(train, evaluate, None)
+    return CapsNetModels(train, evaluate, _manipulation_model(train))
+
+
+def _capsules(train, images):
+    for name in ("conv1", "primarycaps", "digitcaps"):
+        images = train.get_layer(name)(images)
+    return images
+
+
+def _evaluation_model(train):
+    images = keras.Input(train.inputs[0].shape[1:], name="image")
+    capsules = _capsules(train, images)
+    lengths = train.get_layer("length")(capsules)
+    if "decoder" not in [layer.name for layer in train.layers]:
+        return keras.Model(images, lengths, name="capsnet_eval")
+    reconstruction = train.get_layer("decoder")(Mask(name="mask_by_length")(capsules))
+    return keras.Model(images, [lengths, reconstruction], name="capsnet_eval")
+
+
+def _manipulation_model(train):
+    images = keras.Input(train.inputs[0].shape[1:], name="image")
+    labels = keras.Input(train.inputs[1].shape[1:], name="label")
+    capsules = _capsules(train, images)
+    noise = keras.Input(capsules.shape[1:], name="noise")
+    noisy = keras.layers.Add(name="add_noise")([capsules, noise])
+    reconstruction = train.get_layer("decoder")(Mask(name="mask_by_label")([noisy, labels]))
+    return keras.Model([images, labels, noise], reconstruction, name="capsnet_manipulate")
+
+
+def _check_input_shape(input_shape):
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
+        raise ValueError(
+            f"`input_shape` must be (height, width, channels) of positive ints, got {input_shape!r}"
+        )
+    return shape

@@ -1,0 +1,58 @@
+"""Sessions: tests per backend, all backends, agreement, portability, lint, bench.
+
+`nox -s NAME` builds one virtual environment per session and installs the
+project with the right extra. `nox --no-venv -s NAME` runs the same sessions in
+the current environment, which must already have all three backends
+(`pip install torch==2.13.0 && pip install -e ".[all-cpu,test]"`): that is what
+`.ci/run` does, so the backends are installed once, not once per session.
+"""
+
+import nox
+
+BACKENDS = ["jax", "torch", "tensorflow"]
+EXTRA = {"jax": "jax", "torch": "torch", "tensorflow": "tensorflow-cpu"}
+nox.options.sessions = ["test_all_backends", "lint"]
+
+
+def install(session, *extras):
+    """Install the project with `extras` (skipped by nox under --no-venv)."""
+    if "torch" in extras:
+        # The CPU wheel; a bare resolve would pull several GB of CUDA packages.
+        session.install("torch==2.13.0")
+    session.install("-e", f".[{','.join(extras + ('test',))}]")
+
+
+def pytest(session, backend):
+    session.run(
+        "python", "-m", "pytest", *session.posargs, env={"KERAS_BACKEND": backend}
+    )
+
+
+@nox.session
+@nox.parametrize("backend", BACKENDS)
+def tests(session, backend):
+    """The pytest suite on one backend."""
+    install(session, EXTRA[backend])
+    pytest(session, backend)
+
+
+@nox.session
+def test_all_backends(session):
+    """The pytest suite under each backend in turn; fails if any fails."""
+    install(session, "all-cpu")
+    failed = []
+    for backend in BACKENDS:
+        session.log(f"=== KERAS_BACKEND={backend} ===")
+        try:
+            pytest(session, backend)
+        except nox.command.CommandFailed:
+            failed.append(backend)
+    if failed:
+        session.error(f"tests failed on: {', '.join(failed)}")
+
+
+@nox.session
+def lint(session):
+    """ruff over the whole project."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", ".")

@@ -1,0 +1,73 @@
+import numpy as np
+import pytest
+from keras import ops
+
+from capsnet import CapsuleLayer
+from tests import reference
+from tests.gradients import gradient
+
+
+def routed(u, W, routings):
+    layer = CapsuleLayer(W.shape[1], W.shape[2], routings=routings)
+    layer.build(u.shape)
+    layer.kernel.assign(W)
+    return layer, ops.convert_to_numpy(layer(u))
+
+
+@pytest.fixture
+def capsules(rng):
+    u = rng.normal(size=(3, 12, 8)).astype("float32")
+    W = rng.normal(size=(12, 5, 16, 8)).astype("float32") * 0.3
+    return u, W
+
+
+@pytest.mark.parametrize("routings", [1, 2, 3])
+def test_matches_numpy_procedure_1(capsules, routings):
+    u, W = capsules
+    _, v = routed(u, W, routings)
+    expected, _ = reference.dynamic_routing(u, W, routings)
+    np.testing.assert_allclose(v, expected, atol=2e-5, rtol=1e-4)
+
+
+def test_one_iteration_couples_uniformly(capsules):
+    u, W = capsules
+    _, v = routed(u, W, 1)
+    u_hat = np.einsum("ijed,bid->bije", W, u)
+    uniform = reference.squash(u_hat.mean(axis=1) * 1.0 * u_hat.shape[1] / W.shape[1])
+    np.testing.assert_allclose(v, uniform, atol=2e-5, rtol=1e-4)
+    _, coupling = reference.dynamic_routing(u, W, 1)
+    np.testing.assert_allclose(coupling, 1 / W.shape[1])
+
+
+def test_routing_changes_the_result(capsules):
+    u, W = capsules
+    assert not np.allclose(routed(u, W, 1)[1], routed(u, W, 3)[1], atol=1e-4)
+
+
+@pytest.mark.parametrize("routings", [1, 3])
+def test_gradient_flows_through_every_iteration(capsules, routings):
+    """d sum(v * R)/du against central finite differences of the numpy reference."""
+    u, W = capsules
+    u, W = u[:1, :4], W[:4, :3]
+    R = np.random.default_rng(0).normal(size=(1, 3, 16))
+    layer, _ = routed(u, W, routings)
+    weights = ops.convert_to_tensor(R.astype("float32"))
+    grad = gradient(lambda x: ops.sum(layer(x) * weights), u)
+
+    def objective(x):
+        return np.sum(reference.dynamic_routing(x, W, routings)[0] * R)
+
+    step = 1e-4
+    numeric = np.zeros(u.shape)
+    for index in np.ndindex(u.shape):
+        plus, minus = u.astype(np.float64), u.astype(np.float64)
+        plus[index] += step
+        minus[index] -= step
+        numeric[index] = (objective(plus) - objective(minus)) / (2 * step)
+    np.testing.assert_allclose(grad, numeric, atol=2e-3, rtol=2e-2)
+
+
+def test_batch_size_is_free(capsules):
+    u, W = capsules
+    layer, _ = routed(u, W, 3)
+    assert tuple(layer(u[:1]).shape) == (1, 5, 16)
