@@ -24,3 +24,37 @@ def capsnet_models():
     import capsnet
 
     return capsnet.build_capsnet()
+
+
+@pytest.fixture(scope="session")
+def tiny_npz(tmp_path_factory):
+    """30 training and 20 test images cut from the bundled MNIST sample."""
+    from capsnet.data import SAMPLE
+
+    with np.load(SAMPLE) as sample:
+        arrays = {
+            "x_train": sample["x_train"][:30],
+            "y_train": sample["y_train"][:30],
+            "x_test": sample["x_test"][:20],
+            "y_test": sample["y_test"][:20],
+        }
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.fixture(scope="session")
+def trained_dir(tmp_path_factory, tiny_npz):
+    """A run of `cli.py train` for one epoch on the tiny data."""
+    from click.testing import CliRunner
+
+    from cli import cli
+
+    save_dir = tmp_path_factory.mktemp("run")
+    result = CliRunner().invoke(
+        cli,
+        ["train", "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "10",
+         "--seed", "1", "--save-dir", str(save_dir)],
+    )
+    assert result.exit_code == 0, result.output
+    return save_dir

@@ -1,0 +1,1 @@
+"""What the command line's commands do, once the backend is set up."""

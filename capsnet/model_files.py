@@ -1,0 +1,84 @@
+"""Saving and loading CapsNet `.keras` files safely.
+
+Saves go to a temporary file in the same folder and are renamed into place,
+so an interrupted save never leaves a half-written model. Loads turn every
+way a file can be wrong into one `CapsNetInputError` that says what to do.
+"""
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+from capsnet.errors import CapsNetInputError
+from capsnet.model import views_of
+
+
+def atomic_save(model, path):
+    """`model.save(path)`, through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
+    try:
+        model.save(temporary)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_text(path, text):
+    """Write a text file through a temporary file and a rename."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def load_capsnet(path, compile=False):
+    """Load a CapsNet saved by `capsnet train` (or `model.save`).
+
+    Returns:
+        `CapsNetModels(train, evaluate, manipulate)` sharing the file's weights.
+    """
+    import keras
+
+    path = Path(path)
+    fix = "pass --weights PATH to a .keras file written by `capsnet train`"
+    if not path.is_file():
+        raise CapsNetInputError(f"model file {path} not found; {fix}")
+    if not zipfile.is_zipfile(path):
+        raise CapsNetInputError(
+            f"{path} is not a .keras model (not a zip archive: truncated, or another format); {fix}"
+        )
+    with zipfile.ZipFile(path) as archive:
+        if "config.json" not in archive.namelist():
+            raise CapsNetInputError(f"{path} is a zip file but not a Keras model (no config.json); {fix}")
+        config = json.loads(archive.read("config.json"))
+    if "digitcaps" not in json.dumps(config):
+        raise CapsNetInputError(f"{path} is a Keras model but not a CapsNet (no digitcaps layer); {fix}")
+    import capsnet  # noqa: F401  registers the layers for deserialisation
+
+    try:
+        model = keras.saving.load_model(path, compile=compile)
+    except Exception as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CapsNetInputError(f"could not load {path}: {message[:200]}; {fix}") from None
+    if model.name == "capsnet_train":
+        return views_of(model)
+    raise CapsNetInputError(
+        f"{path} holds the model {model.name!r}; save the training model "
+        f"(CapsNetModels.train) so that all three views can be rebuilt"
+    )
+
+
+def check_input_shape(models, input_shape, what="the data"):
+    """Raise unless the model was built for images of `input_shape`."""
+    expected = tuple(models.evaluate.inputs[0].shape[1:])
+    if tuple(input_shape) != expected:
+        raise CapsNetInputError(
+            f"the model takes images of shape {expected} but {what} has {tuple(input_shape)}; "
+            f"use a model trained on this kind of image, or train one"
+        )

@@ -1,0 +1,136 @@
+"""Training with checkpoints that survive interruption and can be resumed.
+
+Files written into `save_dir`:
+    checkpoint.keras   the training model after the last finished epoch, with
+                       optimizer state (saved atomically every epoch)
+    checkpoint.json    {"epoch": finished epochs, "best_val_accuracy": ...}
+    best_model.keras   the model with the best validation accuracy so far
+    trained_model.keras  the final model
+    log.csv            one row per epoch (appended to on --resume)
+"""
+
+import json
+import time
+from pathlib import Path
+
+import keras
+
+from capsnet import losses
+from capsnet.data import one_hot
+from capsnet.errors import CapsNetInputError
+from capsnet.model_files import atomic_save, atomic_write_text
+
+ACCURACY = "length_accuracy"
+VAL_ACCURACY = "val_length_accuracy"
+
+
+def compile_for_training(train_model, lr=1e-3):
+    """Adam, margin loss on the lengths; the reconstruction loss is in the model."""
+    train_model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        loss=[losses.margin_loss, None],
+        metrics=[[keras.metrics.CategoricalAccuracy(name="accuracy")], []],
+    )
+
+
+def inputs_and_targets(x, labels, n_class):
+    """Keras fit arrays for the training model: `[x, y]` and `[y, x]`."""
+    y = one_hot(labels, n_class)
+    return [x, y], [y, x]
+
+
+def read_checkpoint_state(save_dir):
+    """The checkpoint's bookkeeping, or an error saying how to start afresh."""
+    state_file = Path(save_dir) / "checkpoint.json"
+    if not (Path(save_dir) / "checkpoint.keras").is_file() or not state_file.is_file():
+        raise CapsNetInputError(
+            f"nothing to resume in {save_dir} (no checkpoint.keras/checkpoint.json); "
+            f"run train without --resume, or pass the --save-dir of the interrupted run"
+        )
+    try:
+        return json.loads(state_file.read_text())
+    except json.JSONDecodeError:
+        raise CapsNetInputError(
+            f"{state_file} is corrupt; delete it and start again without --resume"
+        ) from None
+
+
+class EpochTimer(keras.callbacks.Callback):
+    """Records each epoch's wall time (after the device has finished)."""
+
+    def __init__(self, sync, times):
+        super().__init__()
+        self.sync = sync
+        self.times = times
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.sync()
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.sync()
+        self.times.append(round(time.perf_counter() - self.start, 3))
+        print(f"epoch {epoch + 1}: {self.times[-1]:.1f} s")
+
+
+class SafeCheckpoint(keras.callbacks.Callback):
+    """Atomic per-epoch checkpoint (with optimizer) and best-by-validation model."""
+
+    def __init__(self, save_dir, best_val_accuracy=None, on_saved=None):
+        super().__init__()
+        self.save_dir = Path(save_dir)
+        self.best = best_val_accuracy
+        self.on_saved = on_saved
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        accuracy = logs.get(VAL_ACCURACY)
+        if accuracy is not None and (self.best is None or accuracy > self.best):
+            self.best = float(accuracy)
+            atomic_save(self.model, self.save_dir / "best_model.keras")
+        atomic_save(self.model, self.save_dir / "checkpoint.keras")
+        state = {"epoch": epoch + 1, "best_val_accuracy": self.best}
+        atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
+        if self.on_saved:
+            self.on_saved(epoch + 1)
+
+
+def fit(
+    train_model,
+    data,
+    save_dir,
+    epochs,
+    batch_size,
+    lr,
+    lr_decay,
+    n_class,
+    epoch_times,
+    initial_epoch=0,
+    best_val_accuracy=None,
+    sync=lambda: None,
+    on_epoch_saved=None,
+    verbose="auto",
+):
+    """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
+    to `epoch_times` (so they survive an interruption)."""
+    save_dir = Path(save_dir)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    x, y = inputs_and_targets(data.x_train, data.y_train, n_class)
+    validation = inputs_and_targets(data.x_test, data.y_test, n_class)
+    callbacks = [
+        keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
+        keras.callbacks.CSVLogger(str(save_dir / "log.csv"), append=initial_epoch > 0),
+        EpochTimer(sync, epoch_times),
+        SafeCheckpoint(save_dir, best_val_accuracy, on_epoch_saved),
+    ]
+    train_model.fit(
+        x,
+        y,
+        batch_size=batch_size,
+        epochs=epochs,
+        initial_epoch=initial_epoch,
+        validation_data=validation,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    atomic_save(train_model, save_dir / "trained_model.keras")
