@@ -92,3 +92,12 @@ def test_keras_file_round_trip(tmp_path, capsnet_models, images, one_hot):
     capsnet_models.evaluate.save(eval_path)
     direct = keras.saving.load_model(eval_path).predict(images, verbose=0)
     np.testing.assert_allclose(direct[0], before[0], atol=1e-6)
+
+
+def test_initial_capsules_are_long_enough_to_learn(images):
+    """With too small a W (glorot) the lengths start at sqrt(epsilon) and
+    training never starts; the default initialiser must avoid that."""
+    from capsnet.data import load
+
+    lengths, _ = capsnet.build_capsnet().evaluate(load("sample").x_test[:20])
+    assert float(ops.mean(lengths)) > 0.01

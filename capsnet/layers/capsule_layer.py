@@ -34,7 +34,11 @@ class CapsuleLayer(keras.layers.Layer):
         num_capsule: number of output capsules (classes, for DigitCaps).
         dim_capsule: dimensions of each output capsule (16 in the paper).
         routings: routing iterations, >= 1 (3 in the paper).
-        kernel_initializer: initializer for W.
+        kernel_initializer: initializer for W; default N(0, 0.1). The paper
+            does not give one. Glorot (the seed's choice) makes W so small for
+            1152 x 10 matrices that the output capsules start below 1e-8 in
+            length, gradients fall under Adam's epsilon and nothing is learned
+            (measured here; also CapsNet-Keras issue #48).
 
     Input shape:
         `(batch, n_in, in_dim)`.
@@ -53,14 +57,16 @@ class CapsuleLayer(keras.layers.Layer):
         num_capsule,
         dim_capsule,
         routings=3,
-        kernel_initializer="glorot_uniform",
+        kernel_initializer=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         self.num_capsule = validation.positive_int("num_capsule", num_capsule)
         self.dim_capsule = validation.positive_int("dim_capsule", dim_capsule)
         self.routings = validation.positive_int("routings", routings)
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = keras.initializers.get(
+            kernel_initializer or keras.initializers.RandomNormal(stddev=0.1)
+        )
 
     def build(self, input_shape):
         validation.rank("CapsuleLayer", input_shape, 3, "(batch, n_capsules, dim)")
