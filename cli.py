@@ -246,6 +246,112 @@ def info(weights):
     click.echo(f"parameters: {models.train.count_params():,}")
 
 
+def bench_options(command):
+    """Options shared by bench and its per-backend worker."""
+    options = [
+        click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True),
+        click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True),
+        click.option(
+            "--steps",
+            type=click.IntRange(min=1),
+            default=10,
+            show_default=True,
+            help="Timed training and evaluation steps (the median is reported).",
+        ),
+        click.option(
+            "--warmup",
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
+            help="Untimed steps first (compilation happens here).",
+        ),
+        click.option(
+            "--images",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Also time one fit() epoch over this many images (60000: a full MNIST epoch).",
+        ),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True),
+        click.option(
+            "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
+        ),
+        click.option(
+            "--fast-paths/--no-fast-paths",
+            default=True,
+            show_default=True,
+            help="Use the backend plug-in's measured fast ops.",
+        ),
+        click.option(
+            "--data", type=click.Path(path_type=Path), help="Images to use (default: the bundled sample)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _worker_args(options):
+    args = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool) or value is None:
+            if value is not None:
+                args.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+@cli.command()
+@click.option("--backends", "names", help="Comma-separated backends (default: all installed).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for bench.json and bench.png.",
+)
+@bench_options
+@reports_input_errors
+def bench(names, out, **options):
+    """Training/evaluation speed per backend, each in its own process."""
+    from capsnet.commands import bench as benchmark
+
+    names = benchmark.check_names(names, backends.installed())
+    results = benchmark.run_all(names, _worker_args(options), out)
+    click.echo(benchmark.table(results))
+    click.echo(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
+
+
+@cli.command("bench-worker", hidden=True)
+@bench_options
+@reports_input_errors
+def bench_worker(batch_size, routings, steps, warmup, images, precision, jit, fast_paths, data):
+    """One backend's measurements, printed as one JSON line."""
+    from capsnet.commands.bench import measure
+
+    plugin = backends.setup("highest" if precision == "float32" else "fast", fast_paths=fast_paths)
+    import keras
+
+    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
+    result = measure(
+        plugin, batch_size, routings, steps, warmup, "auto" if jit is None else jit, images, data
+    )
+    env = environment(plugin)
+    result.update(
+        precision=precision,
+        jit="auto" if jit is None else jit,
+        batch_size=batch_size,
+        routings=routings,
+        fast_paths=env["fast_paths"],
+        versions=env["versions"],
+        devices=env["devices"],
+        machine=env["machine"],
+    )
+    click.echo(json.dumps(result))
+
+
 def main():
     cli(prog_name="capsnet")
 

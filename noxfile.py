@@ -59,3 +59,24 @@ def lint(session):
     if session.venv_backend != "none":
         session.install("ruff>=0.5")
     session.run("ruff", "check", ".")
+
+
+@nox.session
+def agree(session):
+    """Cross-backend numerical agreement; writes agree.json and agree.md."""
+    install(session, "all-cpu")
+    session.run("python", "-m", "backends.agreement", *session.posargs)
+
+
+@nox.session
+def portability(session):
+    """Train on each backend, load every model on every backend, resume across."""
+    install(session, "all-cpu")
+    session.run("python", "-m", "backends.portability", *session.posargs)
+
+
+@nox.session
+def bench(session):
+    """Training/evaluation speed per backend; writes bench.json and bench.png."""
+    install(session, "all-cpu")
+    session.run("python", "cli.py", "bench", *session.posargs)

@@ -24,12 +24,17 @@ ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
 
 
-def compile_for_training(train_model, lr=1e-3):
-    """Adam, margin loss on the lengths; the reconstruction loss is in the model."""
+def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
+    """Adam, margin loss on the lengths; the reconstruction loss is in the model.
+
+    `jit_compile`: Keras's setting ("auto": XLA for JAX, and for TensorFlow on
+    GPUs only; True on torch means torch.compile).
+    """
     train_model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=lr),
         loss=[losses.margin_loss, None],
         metrics=[[keras.metrics.CategoricalAccuracy(name="accuracy")], []],
+        jit_compile=jit_compile,
     )
 
 

@@ -1,0 +1,226 @@
+"""Do JAX, PyTorch and TensorFlow compute the same CapsNet? (`nox -s agree`)
+
+One set of weights and one batch of real MNIST digits go to every backend,
+each in its own process with TF32 off. Every pair of backends is compared on:
+forward outputs (training and evaluation models), the loss, the gradient of
+every weight, and the weights and losses over 1 and 10 Adam steps (Adam
+epsilon 1e-4, and Keras's default 1e-7: see BOUNDS), for 1 and 3 routing
+iterations. The measured maxima are printed, written to
+agree.json / agree.md, and checked against the bounds below.
+
+    python -m backends.agreement [--backends jax,torch,tensorflow] [--out DIR]
+"""
+
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+BOUNDS = {
+    "forward max abs": 1e-5,
+    "loss rel": 1e-5,
+    "gradient rel": 1e-4,
+    "weights after 1 step rel": 1e-4,
+    "weights after 10 steps rel": 1e-4,
+    "loss curve max abs": 1e-4,
+    # Keras's default Adam epsilon (1e-7): Adam divides each update by
+    # sqrt(v) + epsilon, so for near-zero gradients (ReLU-gated conv1 and decoder
+    # units) a float32 summation-order difference dg moves the update by about
+    # lr * dg / epsilon. Over 10 steps that is ~3e-4 between any two backends
+    # (README "Backends agree"); with epsilon 1e-4 (the row above) it is ~3e-7.
+    "weights after 10 steps rel, Adam eps 1e-7": 1e-3,
+}
+# Adam epsilon for the strict training rows; see the last bound.
+STRICT_EPSILON = 1e-4
+ROUTINGS = (1, 3)
+BATCH = 16
+STEPS = 10
+
+
+def batches():
+    """STEPS + 1 fixed batches of real digits: (x, one-hot y)."""
+    from capsnet.data import SAMPLE
+
+    with np.load(SAMPLE) as sample:
+        x = sample["x_train"][: BATCH * (STEPS + 1)].astype("float32")[..., None] / 255.0
+        labels = sample["y_train"][: BATCH * (STEPS + 1)]
+    y = np.eye(10, dtype="float32")[labels]
+    return [(x[i : i + BATCH], y[i : i + BATCH]) for i in range(0, len(x), BATCH)]
+
+
+def worker(weights_file, out_file):
+    """On the active backend: forward, loss, gradients and training results."""
+    import keras
+    from keras import ops
+
+    import backends
+    import capsnet
+
+    plugin = backends.setup("highest", seed=0)
+    data = batches()
+    results = {}
+    if not Path(weights_file).exists():
+        init = capsnet.build_capsnet(shift_pixels=0).train
+        np.savez(weights_file, *[ops.convert_to_numpy(w) for w in init.weights])
+    with np.load(weights_file) as stored:
+        weights = [stored[f"arr_{i}"] for i in range(len(stored.files))]
+    for routings in ROUTINGS:
+        models = capsnet.build_capsnet(routings=routings, shift_pixels=0)
+        models.train.set_weights(weights)
+        x, y = data[0]
+        prefix = f"r{routings}/"
+        lengths, recon = models.train([x, y])
+        eval_lengths, eval_recon = models.evaluate(x)
+        for name, value in (
+            ("lengths", lengths),
+            ("recon", recon),
+            ("eval_lengths", eval_lengths),
+            ("eval_recon", eval_recon),
+        ):
+            results[prefix + name] = ops.convert_to_numpy(value)
+
+        train = models.train
+        non_trainable = [v.value for v in train.non_trainable_variables]
+
+        def loss_of(*trainable, train=train, non_trainable=non_trainable, x=x, y=y):
+            (out_lengths, _), _, extra = train.stateless_call(
+                list(trainable), non_trainable, [x, y], return_losses=True
+            )
+            return capsnet.margin_loss(y, out_lengths) + sum(extra)
+
+        loss, grads = plugin.gradients(loss_of, [ops.convert_to_numpy(v) for v in train.trainable_variables])
+        results[prefix + "loss"] = np.float64(loss)
+        for i, g in enumerate(grads):
+            results[f"{prefix}grad/{i}"] = g
+
+        for tag, epsilon in (("", STRICT_EPSILON), ("default_eps/", None)):
+            train.set_weights(weights)
+            results.update(_adam_steps(train, data[1:], epsilon, prefix + tag))
+    np.savez(out_file, **results)
+    print(json.dumps({"backend": keras.backend.backend(), **plugin.versions()}))
+
+
+def _adam_steps(train, data, epsilon, prefix):
+    """Loss curve and weights after steps 1 and STEPS of Adam on `data`."""
+    from keras import ops
+
+    from capsnet.training import compile_for_training
+
+    compile_for_training(train)
+    if epsilon is not None:
+        train.optimizer.epsilon = epsilon
+    results, curve = {}, []
+    for step, (bx, by) in enumerate(data, start=1):
+        curve.append(float(train.train_on_batch([bx, by], [by, bx], return_dict=True)["loss"]))
+        if step in (1, STEPS):
+            for i, w in enumerate(train.trainable_variables):
+                results[f"{prefix}weights{step}/{i}"] = ops.convert_to_numpy(w)
+    results[prefix + "loss_curve"] = np.array(curve)
+    return results
+
+
+def _relative(a, b):
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a), 1e-30))
+
+
+def compare(a, b):
+    """The measured figures for one pair of backends' results."""
+    figures = {}
+    for routings in ROUTINGS:
+        p = f"r{routings}/"
+        forward = max(
+            float(np.max(np.abs(a[p + k] - b[p + k])))
+            for k in ("lengths", "recon", "eval_lengths", "eval_recon")
+        )
+        n_weights = len([k for k in a.files if k.startswith(p + "grad/")])
+        row = {
+            "forward max abs": forward,
+            "loss rel": abs(float(a[p + "loss"]) - float(b[p + "loss"])) / abs(float(a[p + "loss"])),
+            "gradient rel": max(_relative(a[f"{p}grad/{i}"], b[f"{p}grad/{i}"]) for i in range(n_weights)),
+            "weights after 1 step rel": max(
+                _relative(a[f"{p}weights1/{i}"], b[f"{p}weights1/{i}"]) for i in range(n_weights)
+            ),
+            "weights after 10 steps rel": max(
+                _relative(a[f"{p}weights{STEPS}/{i}"], b[f"{p}weights{STEPS}/{i}"]) for i in range(n_weights)
+            ),
+            "loss curve max abs": max(
+                float(np.max(np.abs(a[p + tag + "loss_curve"] - b[p + tag + "loss_curve"])))
+                for tag in ("", "default_eps/")
+            ),
+            "weights after 10 steps rel, Adam eps 1e-7": max(
+                _relative(a[f"{p}default_eps/weights{STEPS}/{i}"], b[f"{p}default_eps/weights{STEPS}/{i}"])
+                for i in range(n_weights)
+            ),
+        }
+        figures[f"routings {routings}"] = row
+    return figures
+
+
+def report(pairs):
+    """Markdown table of every pair, routing setting and figure."""
+    lines = ["| pair | routings | " + " | ".join(BOUNDS) + " |", "|---|---|" + "---|" * len(BOUNDS)]
+    for pair, by_routing in pairs.items():
+        for routing, row in by_routing.items():
+            cells = [f"{row[k]:.1e}{'' if row[k] <= BOUNDS[k] else ' FAIL'}" for k in BOUNDS]
+            lines.append(f"| {pair} | {routing.split()[-1]} | " + " | ".join(cells) + " |")
+    lines.append("| bound | | " + " | ".join(f"{v:.0e}" for v in BOUNDS.values()) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backends", default="jax,torch,tensorflow")
+    parser.add_argument("--out", default=".")
+    parser.add_argument("--work", help="Keep the raw per-backend results in this folder.")
+    parser.add_argument("--worker", nargs=2, metavar=("WEIGHTS", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.worker:
+        return worker(*args.worker)
+
+    names = args.backends.split(",")
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.work or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        weights = Path(tmp) / "weights.npz"
+        versions = {}
+        for name in names:
+            print(f"running {name} ...", flush=True)
+            done = subprocess.run(
+                [sys.executable, "-m", "backends.agreement", "--worker", str(weights), f"{tmp}/{name}.npz"],
+                env={**os.environ, "KERAS_BACKEND": name, "TF_CPP_MIN_LOG_LEVEL": "3"},
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                print(done.stderr[-3000:], file=sys.stderr)
+                sys.exit(f"the {name} worker failed")
+            versions[name] = json.loads(done.stdout.strip().splitlines()[-1])
+        results = {name: np.load(f"{tmp}/{name}.npz") for name in names}
+        pairs = {f"{a} vs {b}": compare(results[a], results[b]) for a, b in itertools.combinations(names, 2)}
+    table = report(pairs)
+    print(table)
+    out = Path(args.out)
+    (out / "agree.json").write_text(
+        json.dumps({"bounds": BOUNDS, "versions": versions, "pairs": pairs}, indent=2)
+    )
+    (out / "agree.md").write_text(table + "\n")
+    failed = [
+        (pair, routing, k)
+        for pair, rows in pairs.items()
+        for routing, row in rows.items()
+        for k, v in row.items()
+        if v > BOUNDS[k]
+    ]
+    if failed:
+        sys.exit(f"over the bound: {failed}")
+    print("all backends agree within the bounds")
+
+
+if __name__ == "__main__":
+    main()
