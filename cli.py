@@ -163,6 +163,15 @@ def environment(plugin):
     help="float32 (no TF32), fast (TF32 allowed) or a mixed Keras dtype policy.",
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
+@click.option("--distribute", type=click.Choice(["none", "data-parallel"]), default="none", show_default=True,
+              help="data-parallel: split each batch over all devices (jax: keras.distribution; "
+                   "tensorflow: tf.distribute).")
+@click.option("--coordinator-address", envvar="CAPSNET_COORDINATOR_ADDRESS",
+              help="Multi-host JAX: host:port of process 0 (also $CAPSNET_COORDINATOR_ADDRESS).")
+@click.option("--num-processes", type=click.IntRange(min=1), envvar="CAPSNET_NUM_PROCESSES",
+              help="Multi-host JAX: number of processes (also $CAPSNET_NUM_PROCESSES).")
+@click.option("--process-id", type=click.IntRange(min=0), envvar="CAPSNET_PROCESS_ID",
+              help="Multi-host JAX: this process's index (also $CAPSNET_PROCESS_ID).")
 @click.pass_context
 @reports_input_errors
 def train(ctx, **options):

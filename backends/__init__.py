@@ -9,6 +9,7 @@ small interface:
     seed(n)                   sync()           peak_memory() -> int | None
     gradients(fn, tensors)    value and numpy gradients of a scalar function
     install_fast_paths()      register measured faster ops in capsnet.fast_ops
+    data_parallel(cluster)    -> (scope to build the model in, replicas)
 """
 
 import importlib

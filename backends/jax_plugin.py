@@ -3,7 +3,7 @@
 import jax
 import numpy as np
 
-from backends.space_to_depth import space_to_depth_conv
+from backends.im2col import im2col_conv
 from capsnet import fast_ops
 
 
@@ -48,8 +48,27 @@ def gradients(fn, tensors):
 
 
 def install_fast_paths():
-    """Space-to-depth PrimaryCaps conv, on CPU only (XLA CPU's strided conv
-    input gradient is ~20x slower; on GPU cuDNN's strided conv is fine)."""
+    """PrimaryCaps conv as im2col + one matmul, on CPU only: XLA CPU's strided
+    conv gradient is ~20x slower (README "Benchmarks"); GPUs use cuDNN."""
     if not on_gpu():
-        fast_ops.register("primary_conv", space_to_depth_conv)
+        fast_ops.register("primary_conv", im2col_conv)
     return fast_ops.registered()
+
+
+def data_parallel(cluster=None):
+    """Shard each global batch over every visible device (keras.distribution).
+
+    `cluster`: {"job_addresses", "num_processes", "process_id"} for several
+    hosts; it starts JAX's distributed runtime through Keras.
+
+    Returns (a context to build and compile the model in, number of replicas).
+    """
+    import contextlib
+
+    import keras
+
+    if cluster:
+        keras.distribution.initialize(**cluster)
+    devices = keras.distribution.list_devices()
+    keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+    return contextlib.nullcontext(), len(devices)

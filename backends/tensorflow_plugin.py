@@ -51,3 +51,18 @@ def gradients(fn, tensors):
 def install_fast_paths():
     """None measured faster than the plain ops on TensorFlow yet (README "Benchmarks")."""
     return fast_ops.registered()
+
+
+def data_parallel(cluster=None):
+    """A tf.distribute strategy: MirroredStrategy over this host's GPUs (or its
+    logical CPUs when there is no GPU); MultiWorkerMirroredStrategy, configured
+    by the TF_CONFIG environment variable, when `cluster` is given.
+
+    Returns (the strategy's scope, to build and compile the model in, number of replicas).
+    """
+    if cluster:
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
+    return strategy.scope(), strategy.num_replicas_in_sync

@@ -58,3 +58,13 @@ def gradients(fn, tensors):
 def install_fast_paths():
     """None measured faster than the plain ops on torch yet (README "Benchmarks")."""
     return fast_ops.registered()
+
+
+def data_parallel(cluster=None):
+    """Not offered: Keras 3 has no torch.distributed integration for fit()."""
+    from backends import BackendError
+
+    raise BackendError(
+        "--distribute data-parallel is not supported on the torch backend; "
+        "use --backend jax (keras.distribution) or --backend tensorflow (tf.distribute)"
+    )

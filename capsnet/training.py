@@ -10,6 +10,7 @@ Files written into `save_dir`:
 """
 
 import json
+import signal
 import time
 from pathlib import Path
 
@@ -61,33 +62,84 @@ def read_checkpoint_state(save_dir):
 
 
 class EpochTimer(keras.callbacks.Callback):
-    """Records each epoch's wall time (after the device has finished)."""
+    """Records each finished epoch's wall time (after the device has finished)."""
 
-    def __init__(self, sync, times):
+    def __init__(self, sync, times, stop):
         super().__init__()
         self.sync = sync
         self.times = times
+        self.stop = stop
 
     def on_epoch_begin(self, epoch, logs=None):
         self.sync()
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stop.requested:
+            return
         self.sync()
         self.times.append(round(time.perf_counter() - self.start, 3))
         print(f"epoch {epoch + 1}: {self.times[-1]:.1f} s")
 
 
+class GracefulStop(keras.callbacks.Callback):
+    """Ctrl-C (SIGINT) or SIGTERM stops training at the next batch boundary.
+
+    A signal only sets a flag: an exception raised inside a compiled step is
+    not reliably delivered on every backend (JAX's dispatch swallowed it). The
+    partial epoch is then neither checkpointed nor logged as finished. A second
+    signal gets the previous handler, so a second Ctrl-C acts at once.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        super().__init__()
+        self.requested = False
+        self.previous = {}
+
+    def __enter__(self):
+        self.previous = {s: signal.signal(s, self._request) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+    def _request(self, signum, frame):
+        self.requested = True
+        signal.signal(signum, self.previous[signum])
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.requested:
+            self.model.stop_training = True
+
+
+class EpochLog(keras.callbacks.CSVLogger):
+    """log.csv, one row per finished epoch (an interrupted one is left out)."""
+
+    def __init__(self, path, append, stop):
+        super().__init__(str(path), append=append)
+        self.stop = stop
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.stop.requested:
+            super().on_epoch_end(epoch, logs)
+
+
 class SafeCheckpoint(keras.callbacks.Callback):
     """Atomic per-epoch checkpoint (with optimizer) and best-by-validation model."""
 
-    def __init__(self, save_dir, best_val_accuracy=None, on_saved=None):
+    def __init__(self, save_dir, stop, best_val_accuracy=None, on_saved=None):
         super().__init__()
         self.save_dir = Path(save_dir)
         self.best = best_val_accuracy
         self.on_saved = on_saved
+        self.stop = stop
 
     def on_epoch_end(self, epoch, logs=None):
+        if self.stop.requested:
+            return  # an interrupted, unfinished epoch
         logs = logs or {}
         accuracy = logs.get(VAL_ACCURACY)
         if accuracy is not None and (self.best is None or accuracy > self.best):
@@ -117,25 +169,35 @@ def fit(
     verbose="auto",
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
-    to `epoch_times` (so they survive an interruption)."""
+    to `epoch_times` (so they survive an interruption).
+
+    Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
+    stopped at a batch boundary; checkpoint.keras then holds the last
+    finished epoch.
+    """
     save_dir = Path(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
     x, y = inputs_and_targets(data.x_train, data.y_train, n_class)
     validation = inputs_and_targets(data.x_test, data.y_test, n_class)
+    stop = GracefulStop()
     callbacks = [
+        stop,
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
-        keras.callbacks.CSVLogger(str(save_dir / "log.csv"), append=initial_epoch > 0),
-        EpochTimer(sync, epoch_times),
-        SafeCheckpoint(save_dir, best_val_accuracy, on_epoch_saved),
+        SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
+        EpochTimer(sync, epoch_times, stop),
+        EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
     ]
-    train_model.fit(
-        x,
-        y,
-        batch_size=batch_size,
-        epochs=epochs,
-        initial_epoch=initial_epoch,
-        validation_data=validation,
-        callbacks=callbacks,
-        verbose=verbose,
-    )
+    with stop:
+        train_model.fit(
+            x,
+            y,
+            batch_size=batch_size,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=verbose,
+        )
+    if stop.requested:
+        raise KeyboardInterrupt
     atomic_save(train_model, save_dir / "trained_model.keras")

@@ -2,7 +2,6 @@
 
 import csv
 import json
-import signal
 import sys
 from pathlib import Path
 
@@ -20,7 +19,9 @@ def run(options, backend, setup_backend, environment):
     save_dir = Path(options["save_dir"])
     plugin = setup_backend(options["precision"], options["seed"])
     data = datasets.load(options["dataset"], options["data"], options["subset"])
-    models, initial_epoch, best = _models(options, data, save_dir)
+    scope, replicas = _distribution(options, plugin)
+    with scope:
+        models, initial_epoch, best = _models(options, data, save_dir)
     check_input_shape(models, data.input_shape)
     n_class = _check_classes(models, data)
     if initial_epoch >= options["epochs"]:
@@ -37,6 +38,7 @@ def run(options, backend, setup_backend, environment):
         "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
         "train_images": len(data.x_train),
         "test_images": len(data.x_test),
+        "replicas": replicas,
         "epoch_times_s": earlier_times,
     }
 
@@ -45,10 +47,9 @@ def run(options, backend, setup_backend, environment):
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
     click.echo(
-        f"training on {len(data.x_train)} images ({backend}), epochs {initial_epoch + 1}-"
-        f"{options['epochs']}, saving to {save_dir}"
+        f"training on {len(data.x_train)} images ({backend}, {replicas} replica(s)), "
+        f"epochs {initial_epoch + 1}-{options['epochs']}, saving to {save_dir}"
     )
-    previous_handler = signal.signal(signal.SIGTERM, _interrupt)
     try:
         training.fit(
             models.train,
@@ -67,8 +68,6 @@ def run(options, backend, setup_backend, environment):
         )
     except KeyboardInterrupt:
         _report_interruption(save_dir)
-    finally:
-        signal.signal(signal.SIGTERM, previous_handler)
 
     record["final"] = _last_row(save_dir / "log.csv")
     write_record()
@@ -101,6 +100,34 @@ def _models(options, data, save_dir):
     return models, 0, None
 
 
+def _distribution(options, plugin):
+    """(scope to build the model in, replicas) for --distribute."""
+    import contextlib
+
+    if options["distribute"] == "none":
+        return contextlib.nullcontext(), 1
+    cluster = None
+    if options["coordinator_address"] or options["num_processes"]:
+        if not (
+            options["coordinator_address"] and options["num_processes"] and options["process_id"] is not None
+        ):
+            raise CapsNetInputError(
+                "multi-host training needs all of --coordinator-address, --num-processes and --process-id"
+            )
+        cluster = {
+            "job_addresses": options["coordinator_address"],
+            "num_processes": options["num_processes"],
+            "process_id": options["process_id"],
+        }
+    scope, replicas = plugin.data_parallel(cluster)
+    if options["batch_size"] % replicas:
+        raise CapsNetInputError(
+            f"--batch-size {options['batch_size']} does not split over {replicas} devices; "
+            f"use a multiple of {replicas}"
+        )
+    return scope, replicas
+
+
 def _check_classes(models, data):
     n_class = models.evaluate.outputs[0].shape[-1]
     if data.n_class > n_class:
@@ -109,10 +136,6 @@ def _check_classes(models, data):
             f"train a new model (leave out --weights)"
         )
     return n_class
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
 
 
 def _report_interruption(save_dir):
