@@ -92,7 +92,7 @@ def worker(weights_file, out_file):
             (out_lengths, _), _, extra = train.stateless_call(
                 list(trainable), non_trainable, [x, y], return_losses=True
             )
-            return capsnet.margin_loss(y, out_lengths) + sum(extra)
+            return ops.mean(capsnet.margin_loss(y, out_lengths)) + sum(extra)
 
         loss, grads = plugin.gradients(loss_of, [ops.convert_to_numpy(v) for v in train.trainable_variables])
         results[prefix + "loss"] = np.float64(loss)

@@ -12,22 +12,26 @@ LAM_RECON = 0.392
 
 @keras.saving.register_keras_serializable(package="capsnet")
 def margin_loss(y_true, y_pred):
-    """Margin loss, summed over classes and averaged over the batch.
+    """Margin loss of each example, summed over classes.
 
     L_k = T_k max(0, m+ - |v_k|)^2 + lambda (1 - T_k) max(0, |v_k| - m-)^2
+
+    Like Keras's own losses it returns one value per example; `compile()`
+    averages them over the batch (and scales them correctly across replicas
+    under tf.distribute, which a pre-averaged scalar would skip).
 
     Args:
         y_true: `(batch, n_class)` one-hot labels T.
         y_pred: `(batch, n_class)` capsule lengths |v|.
 
     Returns:
-        Scalar float32.
+        `(batch,)` float32.
     """
     y_true = ops.cast(y_true, "float32")
     y_pred = ops.cast(y_pred, "float32")
     present = y_true * ops.square(ops.relu(M_PLUS - y_pred))
     absent = DOWN_WEIGHT * (1.0 - y_true) * ops.square(ops.relu(y_pred - M_MINUS))
-    return ops.mean(ops.sum(present + absent, axis=-1))
+    return ops.sum(present + absent, axis=-1)
 
 
 def reconstruction_loss(images, reconstructions, lam_recon=LAM_RECON):
