@@ -97,7 +97,7 @@ def build_capsnet(
             keras.layers.Dense(512, activation="relu"),
             keras.layers.Dense(1024, activation="relu"),
             keras.layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
-            keras.layers.Reshape(input_shape),
+            keras.layers.Reshape(input_shape, dtype="float32"),
         ],
         name="decoder",
     )
