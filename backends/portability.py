@@ -59,10 +59,10 @@ def optimizer_worker(model_file):
     from keras import ops
 
     import backends
-    from capsnet.model_files import load_capsnet
+    from capsnet.training import load_for_resume
 
     backends.setup("highest")
-    optimizer = load_capsnet(model_file, compile=True).train.optimizer
+    optimizer = load_for_resume(model_file).train.optimizer
     moments = sum(float(np.abs(ops.convert_to_numpy(v)).sum()) for v in optimizer.variables[2:])
     print(json.dumps({"iterations": int(optimizer.iterations), "moments_abs_sum": moments}))
 

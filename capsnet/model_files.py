@@ -37,8 +37,9 @@ def atomic_write_text(path, text):
         temporary.unlink(missing_ok=True)
 
 
-def load_capsnet(path, compile=False):
-    """Load a CapsNet saved by `capsnet train` (or `model.save`).
+def load_capsnet(path):
+    """Load a CapsNet saved by `capsnet train` (or `model.save`), uncompiled
+    (`capsnet.training.load_for_resume` restores the optimizer too).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)` sharing the file's weights.
@@ -62,7 +63,7 @@ def load_capsnet(path, compile=False):
     import capsnet  # noqa: F401  registers the layers for deserialisation
 
     try:
-        model = keras.saving.load_model(path, compile=compile)
+        model = keras.saving.load_model(path, compile=False)
     except Exception as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CapsNetInputError(f"could not load {path}: {message[:200]}; {fix}") from None

@@ -9,9 +9,11 @@ Files written into `save_dir`:
     log.csv            one row per epoch (appended to on --resume)
 """
 
+import io
 import json
 import signal
 import time
+import zipfile
 from pathlib import Path
 
 import keras
@@ -19,7 +21,7 @@ import keras
 from capsnet import losses
 from capsnet.data import one_hot
 from capsnet.errors import CapsNetInputError
-from capsnet.model_files import atomic_save, atomic_write_text
+from capsnet.model_files import atomic_save, atomic_write_text, load_capsnet
 
 ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
@@ -31,12 +33,58 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     `jit_compile`: Keras's setting ("auto": XLA for JAX, and for TensorFlow on
     GPUs only; True on torch means torch.compile).
     """
+    optimizer = keras.optimizers.Adam(learning_rate=lr)
+    # A reloaded model reports a float32 policy even when its layers are
+    # mixed_float16, so Keras would not add loss scaling by itself.
+    if any(layer.dtype_policy.name == "mixed_float16" for layer in train_model.layers):
+        optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     train_model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=lr),
+        optimizer=optimizer,
         loss=[losses.margin_loss, None],
         metrics=[[keras.metrics.CategoricalAccuracy(name="accuracy")], []],
         jit_compile=jit_compile,
     )
+
+
+def load_for_resume(path):
+    """A saved training model, compiled, with its Adam state restored, on any backend.
+
+    Keras records the optimizer's backend-specific class (a torch-trained file
+    names `keras.src.backend.torch.optimizers.torch_adam.Adam`), which then
+    fails to train under TensorFlow. So the model is loaded uncompiled, a
+    fresh Adam is built on this backend, and the saved optimizer variables
+    (iterations, learning rate, moments: one layout on every backend) are
+    copied into it.
+    """
+    models = load_capsnet(path)
+    compile_for_training(models.train)
+    optimizer = models.train.optimizer
+    optimizer.build(models.train.trainable_variables)
+    saved = _saved_optimizer_variables(path)
+    shapes_match = len(saved) == len(optimizer.variables) and all(
+        tuple(v.shape) == s.shape for v, s in zip(optimizer.variables, saved, strict=False)
+    )
+    if not shapes_match:
+        raise CapsNetInputError(
+            f"{path} holds optimizer state that does not fit Adam for this model "
+            f"({len(saved)} saved variables, {len(optimizer.variables)} expected); start again "
+            f"without --resume, or continue from its weights with --weights"
+        )
+    for variable, value in zip(optimizer.variables, saved, strict=True):
+        variable.assign(value)
+    return models
+
+
+def _saved_optimizer_variables(path):
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        weights = io.BytesIO(archive.read("model.weights.h5"))
+    with h5py.File(weights, "r") as h5:
+        if "optimizer" not in h5:
+            return []
+        group = h5["optimizer"]["vars"]
+        return [group[key][()] for key in sorted(group, key=int)]
 
 
 def inputs_and_targets(x, labels, n_class):

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 
 from capsnet.model_files import load_capsnet
+from capsnet.training import load_for_resume
 from tests.cli_helpers import invoke
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,7 +39,7 @@ def test_train_writes_every_file(trained_dir):
 def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     args = ["train", "--data", tiny_npz, "--batch-size", "10", "--seed", "2", "--save-dir", tmp_path]
     assert invoke(*args, "--epochs", "1").exit_code == 0
-    first = load_capsnet(tmp_path / "checkpoint.keras", compile=True).train.optimizer
+    first = load_for_resume(tmp_path / "checkpoint.keras").train.optimizer
     assert int(first.iterations) == 3  # 30 images / batch 10
 
     result = invoke(*args, "--epochs", "2", "--resume")
@@ -46,7 +47,7 @@ def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     assert "epochs 2-2" in result.output
     assert epochs_in_log(tmp_path) == [0, 1]
     # Iterations continue from the saved optimizer (a fresh one would be at 3).
-    resumed = load_capsnet(tmp_path / "checkpoint.keras", compile=True).train.optimizer
+    resumed = load_for_resume(tmp_path / "checkpoint.keras").train.optimizer
     assert int(resumed.iterations) == 6
     assert len(json.loads((tmp_path / "run.json").read_text())["epoch_times_s"]) == 2
 
@@ -74,7 +75,7 @@ def test_interrupted_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path, tiny
     assert "--resume" in stderr and "Traceback" not in stderr
     state = json.loads((tmp_path / "checkpoint.json").read_text())
     assert 1 <= state["epoch"] < 50
-    models = load_capsnet(tmp_path / "checkpoint.keras", compile=True)
+    models = load_for_resume(tmp_path / "checkpoint.keras")
     assert int(models.train.optimizer.iterations) == 3 * state["epoch"]
     assert not list(tmp_path.glob(".*tmp*"))
 

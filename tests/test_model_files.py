@@ -3,8 +3,8 @@ import pytest
 from keras import ops
 
 import capsnet
-from capsnet.model_files import atomic_save, load_capsnet
-from capsnet.training import compile_for_training
+from capsnet.model_files import atomic_save
+from capsnet.training import compile_for_training, load_for_resume
 
 
 class FailingModel:
@@ -30,7 +30,7 @@ def test_optimizer_state_survives_a_round_trip(tmp_path, images, one_hot):
     compile_for_training(models.train)
     models.train.fit([images, one_hot], [one_hot, images], batch_size=4, epochs=1, verbose=0)
     atomic_save(models.train, tmp_path / "m.keras")
-    reloaded = load_capsnet(tmp_path / "m.keras", compile=True).train.optimizer
+    reloaded = load_for_resume(tmp_path / "m.keras").train.optimizer
     original = models.train.optimizer
     assert int(reloaded.iterations) == int(original.iterations) == 2
     for a, b in zip(original.variables, reloaded.variables, strict=True):

@@ -83,7 +83,7 @@ def _models(options, data, save_dir):
     """The models to train and the (finished epochs, best accuracy) to start from."""
     if options["resume"]:
         state = training.read_checkpoint_state(save_dir)
-        models = load_capsnet(save_dir / "checkpoint.keras", compile=True)
+        models = training.load_for_resume(save_dir / "checkpoint.keras")
         return models, state["epoch"], state.get("best_val_accuracy")
     if options["weights"]:
         models = load_capsnet(options["weights"])
