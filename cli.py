@@ -163,15 +163,31 @@ def environment(plugin):
     help="float32 (no TF32), fast (TF32 allowed) or a mixed Keras dtype policy.",
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
-@click.option("--distribute", type=click.Choice(["none", "data-parallel"]), default="none", show_default=True,
-              help="data-parallel: split each batch over all devices (jax: keras.distribution; "
-                   "tensorflow: tf.distribute).")
-@click.option("--coordinator-address", envvar="CAPSNET_COORDINATOR_ADDRESS",
-              help="Multi-host JAX: host:port of process 0 (also $CAPSNET_COORDINATOR_ADDRESS).")
-@click.option("--num-processes", type=click.IntRange(min=1), envvar="CAPSNET_NUM_PROCESSES",
-              help="Multi-host JAX: number of processes (also $CAPSNET_NUM_PROCESSES).")
-@click.option("--process-id", type=click.IntRange(min=0), envvar="CAPSNET_PROCESS_ID",
-              help="Multi-host JAX: this process's index (also $CAPSNET_PROCESS_ID).")
+@click.option(
+    "--distribute",
+    type=click.Choice(["none", "data-parallel"]),
+    default="none",
+    show_default=True,
+    help="data-parallel: split each batch over all devices (jax: keras.distribution; "
+    "tensorflow: tf.distribute).",
+)
+@click.option(
+    "--coordinator-address",
+    envvar="CAPSNET_COORDINATOR_ADDRESS",
+    help="Multi-host JAX: host:port of process 0 (also $CAPSNET_COORDINATOR_ADDRESS).",
+)
+@click.option(
+    "--num-processes",
+    type=click.IntRange(min=1),
+    envvar="CAPSNET_NUM_PROCESSES",
+    help="Multi-host JAX: number of processes (also $CAPSNET_NUM_PROCESSES).",
+)
+@click.option(
+    "--process-id",
+    type=click.IntRange(min=0),
+    envvar="CAPSNET_PROCESS_ID",
+    help="Multi-host JAX: this process's index (also $CAPSNET_PROCESS_ID).",
+)
 @click.pass_context
 @reports_input_errors
 def train(ctx, **options):
@@ -327,10 +343,27 @@ def bench(names, out, **options):
     """Training/evaluation speed per backend, each in its own process."""
     from capsnet.commands import bench as benchmark
 
-    names = benchmark.check_names(names, backends.installed())
+    names = _bench_backends(names)
     results = benchmark.run_all(names, _worker_args(options), out)
     click.echo(benchmark.table(results))
     click.echo(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
+
+
+def _bench_backends(requested):
+    """The backends to benchmark: --backends, else every installed one."""
+    installed = backends.installed()
+    names = [n.strip() for n in requested.split(",") if n.strip()] if requested else installed
+    for name in names:
+        if name not in backends.NAMES:
+            raise InputError(
+                f"unknown backend {name!r} in --backends; choose from {', '.join(backends.NAMES)}"
+            )
+        if name not in installed:
+            raise InputError(
+                f"backend {name!r} is not installed; "
+                f"install it with: {backends.INSTALL_HINT.format(name=name)}"
+            )
+    return names
 
 
 @cli.command("bench-worker", hidden=True)

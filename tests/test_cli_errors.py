@@ -81,3 +81,7 @@ def test_download_failure_says_how_to_supply_the_data(monkeypatch, tmp_path):
 def test_option_out_of_range(tmp_path):
     result = invoke("train", "--routings", "0", "--save-dir", tmp_path)
     assert result.exit_code == 2 and "routings" in result.output and "Traceback" not in result.output
+
+
+def test_bench_unknown_backend():
+    assert_input_error(invoke("bench", "--backends", "jax,theano"), "unknown backend 'theano'")

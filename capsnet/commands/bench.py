@@ -18,7 +18,6 @@ import numpy as np
 
 from capsnet import data as datasets
 from capsnet import plots
-from capsnet.errors import CapsNetInputError
 
 MNIST_EPOCH = 60_000
 
@@ -140,17 +139,3 @@ def table(results):
         )
     return "\n".join(rows)
 
-
-def check_names(requested, installed):
-    names = [n.strip() for n in requested.split(",") if n.strip()] if requested else installed
-    unknown = [n for n in names if n not in ("jax", "torch", "tensorflow")]
-    if unknown:
-        raise CapsNetInputError(
-            f"unknown backend {unknown[0]!r} in --backends; choose from jax, torch, tensorflow"
-        )
-    missing = [n for n in names if n not in installed]
-    if missing:
-        raise CapsNetInputError(
-            f"backend {missing[0]!r} is not installed; install it with: pip install 'capsnet[{missing[0]}]'"
-        )
-    return names
