@@ -31,7 +31,7 @@ def pytest(session, backend):
 
 
 @nox.session
-@nox.parametrize("backend", BACKENDS)
+@nox.parametrize("backend", BACKENDS, ids=BACKENDS)
 def tests(session, backend):
     """The pytest suite on one backend."""
     install(session, EXTRA[backend])
