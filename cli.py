@@ -94,11 +94,11 @@ def data_options(command):
     )(command)
 
 
-def setup_backend(precision="float32", seed=None):
+def setup_backend(precision="float32", seed=None, fast_paths=True):
     """Configure precision, seeds and fast paths; returns the plug-in."""
     import keras
 
-    plugin = backends.setup("highest" if precision == "float32" else "fast", seed=seed)
+    plugin = backends.setup("highest" if precision == "float32" else "fast", seed=seed, fast_paths=fast_paths)
     keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
     return plugin
 
@@ -373,10 +373,7 @@ def bench_worker(batch_size, routings, steps, warmup, images, precision, jit, fa
     """One backend's measurements, printed as one JSON line."""
     from capsnet.commands.bench import measure
 
-    plugin = backends.setup("highest" if precision == "float32" else "fast", fast_paths=fast_paths)
-    import keras
-
-    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
+    plugin = setup_backend(precision, fast_paths=fast_paths)
     result = measure(
         plugin, batch_size, routings, steps, warmup, "auto" if jit is None else jit, images, data
     )
