@@ -6,35 +6,22 @@ way a file can be wrong into one `CapsNetInputError` that says what to do.
 """
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
+from capsnet.atomic import atomic_write
 from capsnet.errors import CapsNetInputError
 from capsnet.model import views_of
 
 
 def atomic_save(model, path):
     """`model.save(path)`, through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp.keras")
-    try:
-        model.save(temporary)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write(path, model.save)
 
 
 def atomic_write_text(path, text):
     """Write a text file through a temporary file and a rename."""
-    path = Path(path)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    atomic_write(path, lambda temporary: temporary.write_text(text))
 
 
 def load_capsnet(path):

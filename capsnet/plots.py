@@ -1,9 +1,10 @@
 """Figures: training curves, image grids, benchmark bars (matplotlib, no screen)."""
 
 import csv
-from pathlib import Path
 
 import numpy as np
+
+from capsnet.atomic import atomic_write
 
 
 def _pyplot():
@@ -16,10 +17,7 @@ def _pyplot():
 
 
 def _save(fig, path):
-    path = Path(path)
-    temporary = path.with_name(f".{path.stem}.tmp.png")
-    fig.savefig(temporary, dpi=100, bbox_inches="tight")
-    temporary.replace(path)
+    atomic_write(path, lambda temporary: fig.savefig(temporary, dpi=100, bbox_inches="tight"))
 
 
 def training_curves(log_csv, path):
