@@ -47,6 +47,7 @@ def build_capsnet(
     digit_dim=16,
     decoder=True,
     seed=None,
+    digit_initializer=None,
 ):
     """Build the training, evaluation and manipulation models.
 
@@ -64,6 +65,7 @@ def build_capsnet(
         digit_dim: dimensions of the class capsules (16).
         decoder: build the reconstruction decoder.
         seed: seed for the random shifts.
+        digit_initializer: initializer of DigitCaps' W (default: CapsuleLayer's).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
@@ -82,7 +84,9 @@ def build_capsnet(
     primary = PrimaryCapsule(
         primary_channels, primary_dim, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
-    digits = CapsuleLayer(n_class, digit_dim, routings=routings, name="digitcaps")
+    digits = CapsuleLayer(
+        n_class, digit_dim, routings=routings, kernel_initializer=digit_initializer, name="digitcaps"
+    )
     length = Length(name="length")
 
     capsules = digits(primary(conv1(shifted)))

@@ -58,3 +58,18 @@ def trained_dir(tmp_path_factory, tiny_npz):
     )
     assert result.exit_code == 0, result.output
     return save_dir
+
+
+@pytest.fixture
+def fast_paths():
+    """The active backend's measured fast ops, for tests that train (JAX's
+    plain strided-conv gradient is ~20x slower on CPU); removed afterwards.
+    tests/test_fast_paths.py checks that each equals the plain op."""
+    import backends
+    from capsnet import fast_ops
+
+    before = set(fast_ops.registered())
+    backends.active().install_fast_paths()
+    yield fast_ops.registered()
+    for name in set(fast_ops.registered()) - before:
+        fast_ops.unregister(name)

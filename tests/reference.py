@@ -54,9 +54,9 @@ def dynamic_routing(u, W, routings):
 
 
 def margin_loss(T, lengths, m_plus=0.9, m_minus=0.1, lam=0.5):
-    per_class = T * np.maximum(0, m_plus - lengths) ** 2 + lam * (1 - T) * np.maximum(
-        0, lengths - m_minus
-    ) ** 2
+    per_class = (
+        T * np.maximum(0, m_plus - lengths) ** 2 + lam * (1 - T) * np.maximum(0, lengths - m_minus) ** 2
+    )
     return per_class.sum(axis=1).mean()
 
 
@@ -70,3 +70,94 @@ def shift(image, down, right):
             if 0 <= sy < h and 0 <= sx < w:
                 out[y, x] = image[sy, sx]
     return out
+
+
+# ---------------------------------------------------------------------------
+# The whole network of Sabour et al. (2017), section 4, in float64.
+#
+# Layout conventions (not mathematics, so they must match the model's
+# storage): images and feature maps are (height, width, channels); conv
+# kernels are (k, k, in, out); the PrimaryCaps feature map (6, 6, 256) is read
+# as capsules in row-major order (y, x, channel), each run of `primary_dim`
+# consecutive channels being one capsule; Dense kernels are (in, out).
+
+
+def conv2d(x, kernel, bias, stride):
+    """'valid' convolution of (batch, h, w, c) by (k, k, c, f), plus bias."""
+    k = kernel.shape[0]
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))
+    windows = windows[:, ::stride, ::stride]  # (batch, oh, ow, c, k, k)
+    batch, oh, ow = windows.shape[:3]
+    patches = windows.transpose(0, 1, 2, 4, 5, 3).reshape(batch * oh * ow, -1)
+    out = patches @ kernel.reshape(-1, kernel.shape[-1]) + bias
+    return out.reshape(batch, oh, ow, -1)
+
+
+def routing(u, W, routings):
+    """Procedure 1 for a whole batch at once (same maths as `dynamic_routing`).
+
+    Args:
+        u: (batch, n_in, in_dim); W: (n_in, n_out, out_dim, in_dim).
+
+    Returns:
+        v: (batch, n_out, out_dim).
+    """
+    u_hat = np.einsum("ijed,bid->bije", W, u)
+    b = np.zeros(u_hat.shape[:3])
+    for r in range(routings):
+        c = softmax(b, axis=2)
+        v = squash(np.einsum("bij,bije->bje", c, u_hat))
+        if r < routings - 1:
+            b = b + np.einsum("bije,bje->bij", u_hat, v)
+    return v
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def capsnet(images, T, weights, routings=3, primary_dim=8):
+    """Forward pass and loss of the paper's CapsNet, decoder masked by T.
+
+    Args:
+        images: (batch, h, w, c) in [0, 1].
+        T: (batch, n_class) one-hot labels.
+        weights: dict of float arrays: conv1_kernel, conv1_bias, primary_kernel,
+            primary_bias, W, and dense{1,2,3}_{kernel,bias}.
+
+    Returns:
+        dict with primary (batch, n_in, primary_dim), digit (batch, n_class,
+        16), lengths (batch, n_class), reconstruction (like images) and loss:
+        mean over the batch of margin loss + 0.0005 x sum of squared errors.
+    """
+    w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
+    x = np.asarray(images, np.float64)
+    batch = x.shape[0]
+    conv1 = relu(conv2d(x, w["conv1_kernel"], w["conv1_bias"], 1))
+    features = conv2d(conv1, w["primary_kernel"], w["primary_bias"], 2)
+    primary = squash(features.reshape(batch, -1, primary_dim))
+    return {"primary": primary, **from_primary_capsules(primary, x, T, w, routings)}
+
+
+def from_primary_capsules(primary, images, T, weights, routings=3):
+    """The network from the primary capsules on: DigitCaps, lengths, decoder, loss."""
+    w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
+    T = np.asarray(T, np.float64)
+    batch = primary.shape[0]
+    digit = routing(primary, w["W"], routings)
+    lengths = np.sqrt(np.sum(digit**2, axis=-1))
+    masked = (digit * T[:, :, None]).reshape(batch, -1)
+    hidden = relu(masked @ w["dense1_kernel"] + w["dense1_bias"])
+    hidden = relu(hidden @ w["dense2_kernel"] + w["dense2_bias"])
+    pixels = sigmoid(hidden @ w["dense3_kernel"] + w["dense3_bias"])
+    squared_errors = np.sum((pixels - images.reshape(batch, -1)) ** 2, axis=1)
+    return {
+        "digit": digit,
+        "lengths": lengths,
+        "reconstruction": pixels.reshape(images.shape),
+        "loss": margin_loss(T, lengths) + 0.0005 * np.mean(squared_errors),
+    }

@@ -2,6 +2,7 @@ import numpy as np
 from keras import ops
 
 from capsnet import Length, Mask
+from tests.gradients import gradient
 
 
 def test_length(rng):
@@ -30,3 +31,31 @@ def test_mask_by_longest_capsule():
     expected[0, 1] = [3, 4]
     expected[1, 2] = [0, -2]
     np.testing.assert_array_equal(got, expected)
+
+
+def test_length_exact_for_small_and_large_capsules(rng):
+    """Norms from 1e-6 to 1e2 within 1e-4 relative: no epsilon floor."""
+    directions = rng.normal(size=(1, 41, 16))
+    directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
+    norms = np.logspace(-6, 2, 41)
+    caps = (directions * norms[None, :, None]).astype("float32")
+    got = ops.convert_to_numpy(Length()(caps))[0]
+    expected = np.linalg.norm(caps.astype(np.float64), axis=-1)[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=0)
+
+
+def test_length_gradient_is_the_unit_vector(rng):
+    """d|v|/dv = v / |v| exactly, also for a capsule of length 1e-6."""
+    caps = rng.normal(size=(1, 2, 16))
+    caps[0, 0] *= 1e-6 / np.linalg.norm(caps[0, 0])
+    caps = caps.astype("float32")
+    grad = gradient(lambda v: ops.sum(Length()(v)), caps)
+    unit = caps / np.linalg.norm(caps.astype(np.float64), axis=-1, keepdims=True)
+    np.testing.assert_allclose(grad, unit, rtol=1e-4, atol=1e-7)
+
+
+def test_zero_capsule_has_length_zero_and_finite_gradient():
+    caps = np.zeros((2, 3, 4), dtype="float32")
+    np.testing.assert_array_equal(ops.convert_to_numpy(Length()(caps)), 0)
+    grad = gradient(lambda v: ops.sum(Length()(v)), caps)
+    assert np.all(np.isfinite(grad))

@@ -35,10 +35,11 @@ class CapsuleLayer(keras.layers.Layer):
         dim_capsule: dimensions of each output capsule (16 in the paper).
         routings: routing iterations, >= 1 (3 in the paper).
         kernel_initializer: initializer for W; default N(0, 0.1). The paper
-            does not give one. Glorot (the seed's choice) makes W so small for
-            1152 x 10 matrices that the output capsules start below 1e-8 in
-            length, gradients fall under Adam's epsilon and nothing is learned
-            (measured here; also CapsNet-Keras issue #48).
+            does not give one. Glorot-uniform (the seed's choice) also trains,
+            now that lengths and squash are exact for tiny capsules (its
+            capsules start near 1e-7 in length), but N(0, 0.1) learned faster
+            in every seed measured: 96.2% vs 95.6% test accuracy after 200
+            steps (README "One departure from the seed").
 
     Input shape:
         `(batch, n_in, in_dim)`.

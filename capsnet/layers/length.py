@@ -1,19 +1,17 @@
 """Capsule lengths: the class scores of a CapsNet."""
 
 import keras
-from keras import ops
 
 from capsnet.layers import validation
-
-LENGTH_EPSILON = 1e-7
+from capsnet.layers.safe_norm import safe_norm
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
 class Length(keras.layers.Layer):
     """The Euclidean length of each capsule, computed and returned in float32.
 
-    A small epsilon inside the square root keeps the gradient finite for a
-    zero capsule.
+    Exact for capsules of any length, however small (no epsilon floor: see
+    `safe_norm`); a zero capsule has length 0 and a finite gradient.
 
     Input shape:
         `(batch, num_capsule, dim_capsule)`.
@@ -26,8 +24,7 @@ class Length(keras.layers.Layer):
         validation.rank("Length", input_shape, 3, "(batch, num_capsule, dim_capsule)")
 
     def call(self, inputs):
-        squares = ops.square(ops.cast(inputs, "float32"))
-        return ops.sqrt(ops.sum(squares, axis=-1) + LENGTH_EPSILON)
+        return safe_norm(inputs, axis=-1)
 
     def compute_output_shape(self, input_shape):
         return input_shape[:-1]

@@ -3,15 +3,18 @@
 import keras
 from keras import ops
 
-# Inside the square root only: keeps the value and the gradient finite at s = 0.
-SQUASH_EPSILON = 1e-7
+from capsnet.layers.safe_norm import safe_norm
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
 def squash(vectors, axis=-1):
     """Shrink each vector to a length in [0, 1), keeping its direction.
 
-    squash(s) = |s|^2 / (1 + |s|^2) * s / |s|
+    squash(s) = |s|^2 / (1 + |s|^2) * s / |s| = s |s| / (1 + |s|^2)
+
+    The second form never divides by |s|, and `safe_norm` is exact for small
+    vectors, so the result is exact however small `s` is (no epsilon shrinks
+    it) and both value and gradient are 0 at s = 0.
 
     Computed in float32 whatever the input dtype, so that mixed precision
     cannot overflow |s|^2; the result has the input's dtype.
@@ -25,6 +28,5 @@ def squash(vectors, axis=-1):
     """
     dtype = vectors.dtype
     s = ops.cast(vectors, "float32")
-    squared_norm = ops.sum(ops.square(s), axis=axis, keepdims=True)
-    scale = squared_norm / (1.0 + squared_norm) / ops.sqrt(squared_norm + SQUASH_EPSILON)
-    return ops.cast(scale * s, dtype)
+    norm = safe_norm(s, axis=axis, keepdims=True)
+    return ops.cast(s * (norm / (1.0 + ops.square(norm))), dtype)
