@@ -11,6 +11,8 @@ happens inside a command.
 
 import functools
 import json
+import logging
+import math
 import os
 import platform
 import sys
@@ -22,6 +24,22 @@ import backends
 
 DATASETS = ("mnist", "fashion_mnist", "sample")
 PRECISIONS = ("float32", "fast", "mixed_bfloat16", "mixed_float16")
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses NaN and infinity (which pass its bounds checks)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+BATCH_SIZES = click.IntRange(1, 65536)
+SEEDS = click.IntRange(0, 2**32 - 1)
 
 
 class InputError(click.ClickException):
@@ -72,7 +90,28 @@ def choose_backend(explicit):
 def cli(ctx, backend):
     """CapsNet with dynamic routing on JAX, PyTorch or TensorFlow."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ctx.call_on_close(show_notes())
     ctx.obj = {"backend": choose_backend(backend)}
+
+
+class _NoteHandler(logging.Handler):
+    def emit(self, record):
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def show_notes():
+    """Print the library's notes (conversions made for the user) as 'note: ...' on
+    stderr while a command runs; returns the function that stops it."""
+    log = logging.getLogger("capsnet")
+    handler, propagate = _NoteHandler(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False  # shown once, not again by a root handler (absl's)
+
+    def stop():
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+    return stop
 
 
 def data_options(command):
@@ -127,18 +166,18 @@ def environment(plugin):
 
 @cli.command()
 @click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.001, show_default=True)
+@click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.001, show_default=True)
 @click.option(
     "--lr-decay",
-    type=click.FloatRange(0, 1, min_open=True),
+    type=FiniteFloat(0, 1, min_open=True),
     default=0.9,
     show_default=True,
     help="Learning rate multiplier per epoch.",
 )
 @click.option(
     "--lam-recon",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=0.392,
     show_default=True,
     help="Weight of the reconstruction loss (0 switches it off).",
@@ -154,7 +193,7 @@ def environment(plugin):
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @click.option("--weights", type=click.Path(path_type=Path), help="Start from this .keras model.")
 @data_options
-@click.option("--seed", type=int, help="Seed for initialisation, shuffling and shifts.")
+@click.option("--seed", type=SEEDS, help="Seed for initialisation, shuffling and shifts.")
 @click.option(
     "--precision",
     type=click.Choice(PRECISIONS),
@@ -200,7 +239,7 @@ def train(ctx, **options):
 @cli.command()
 @click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
 @data_options
-@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @reports_input_errors
 def test(weights, dataset, data, subset, batch_size, save_dir):
@@ -274,7 +313,7 @@ def info(weights):
 def bench_options(command):
     """Options shared by bench and its per-backend worker."""
     options = [
-        click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True),
+        click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True),
         click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True),
         click.option(
             "--steps",
@@ -346,7 +385,13 @@ def bench(names, out, **options):
     names = _bench_backends(names)
     results = benchmark.run_all(names, _worker_args(options), out)
     click.echo(benchmark.table(results))
-    click.echo(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
+    failed = {name: r["error"] for name, r in results.items() if "error" in r}
+    figure = "" if len(failed) == len(results) else " and bench.png"
+    click.echo(f"wrote bench.json{figure} to {out}")
+    if failed:
+        raise click.ClickException(
+            "bench failed on " + "; ".join(f"{name} ({error})" for name, error in failed.items())
+        )
 
 
 def _bench_backends(requested):

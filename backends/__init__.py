@@ -18,8 +18,11 @@ import os
 import sys
 
 NAMES = ("jax", "torch", "tensorflow")
-_PLUGINS = {"jax": "backends.jax_plugin", "torch": "backends.torch_plugin",
-            "tensorflow": "backends.tensorflow_plugin"}
+_PLUGINS = {
+    "jax": "backends.jax_plugin",
+    "torch": "backends.torch_plugin",
+    "tensorflow": "backends.tensorflow_plugin",
+}
 INSTALL_HINT = "pip install 'capsnet[{name}]'"
 
 
@@ -35,13 +38,10 @@ def installed():
 def select(name):
     """Make `name` Keras's backend. Call before `keras` is first imported."""
     if name not in NAMES:
-        raise BackendError(
-            f"unknown backend {name!r}; choose one of {', '.join(NAMES)}"
-        )
+        raise BackendError(f"unknown backend {name!r}; choose one of {', '.join(NAMES)}")
     if importlib.util.find_spec(name) is None:
         raise BackendError(
-            f"backend {name!r} is not installed; install it with: "
-            + INSTALL_HINT.format(name=name)
+            f"backend {name!r} is not installed; install it with: " + INSTALL_HINT.format(name=name)
         )
     if "keras" in sys.modules:
         current = sys.modules["keras"].backend.backend()

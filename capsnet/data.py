@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from capsnet import inputs
 from capsnet.errors import CapsNetInputError
 
 SAMPLE = Path(__file__).parent / "sample_data" / "mnist_sample.npz"
@@ -145,8 +146,12 @@ def read_idx(path):
 
 
 def _normalise(arrays, source):
-    x_train, x_test = (_images(arrays[k], k, source) for k in ("x_train", "x_test"))
-    y_train, y_test = (_labels(arrays[k], k, source) for k in ("y_train", "y_test"))
+    """Check and convert the four arrays once (see `capsnet.inputs`)."""
+    x_train, x_test = (
+        inputs.unit_pixels(inputs.image_batch(arrays[k], f"{source}: {k}"), f"{source}: {k}")
+        for k in ("x_train", "x_test")
+    )
+    y_train, y_test = (inputs.class_labels(arrays[k], f"{source}: {k}") for k in ("y_train", "y_test"))
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if len(x) != len(y):
             raise CapsNetInputError(
@@ -156,31 +161,9 @@ def _normalise(arrays, source):
         raise CapsNetInputError(
             f"{source}: train images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ"
         )
+    if len(np.unique(y_train)) < 2:
+        raise CapsNetInputError(
+            f"{source}: y_train holds only one class ({y_train[0]}); a classifier needs "
+            f"at least two classes to learn"
+        )
     return Dataset(x_train, y_train, x_test, y_test)
-
-
-def _images(x, key, source):
-    x = np.asarray(x)
-    if x.ndim == 3:
-        x = x[..., None]
-    if x.ndim != 4 or min(x.shape[1:]) < 1:
-        raise CapsNetInputError(
-            f"{source}: {key} has shape {x.shape}; expected (n, height, width) or "
-            f"(n, height, width, channels)"
-        )
-    if np.issubdtype(x.dtype, np.integer):  # uint8 pixels
-        return x.astype("float32") / 255.0
-    return x.astype("float32")
-
-
-def _labels(y, key, source):
-    y = np.asarray(y)
-    if y.ndim == 2:  # one-hot
-        y = y.argmax(axis=1)
-    if y.ndim != 1 or not np.issubdtype(y.dtype, np.integer) or (y.size and y.min() < 0):
-        raise CapsNetInputError(
-            f"{source}: {key} has shape {y.shape} and dtype {y.dtype}; expected (n,) "
-            f"integer class labels or (n, classes) one-hot"
-        )
-    return y.astype("int64")
-

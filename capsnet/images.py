@@ -4,6 +4,7 @@ from pathlib import Path
 
 import numpy as np
 
+from capsnet import inputs
 from capsnet.errors import CapsNetInputError
 
 
@@ -30,17 +31,34 @@ def _picture(path, input_shape):
     from PIL import Image, UnidentifiedImageError
 
     height, width, channels = input_shape
+    if channels not in (1, 3):
+        raise CapsNetInputError(f"{path}: images can only be fed to 1- or 3-channel models, not {channels}")
     try:
         with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
-            pixels = np.asarray(image, dtype="float32") / 255.0
+            if channels == 1 and _high_bit_depth(image):
+                pixels = _grey_16_bit(image, width, height)
+            else:
+                image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
+                pixels = np.asarray(image, dtype="float32") / 255.0
     except (UnidentifiedImageError, OSError) as error:
         raise CapsNetInputError(
             f"cannot read {path} as an image ({type(error).__name__}); pass a PNG/JPEG file or an .npy array"
         ) from None
-    if channels not in (1, 3):
-        raise CapsNetInputError(f"{path}: images can only be fed to 1- or 3-channel models, not {channels}")
     return pixels.reshape(1, height, width, channels)
+
+
+def _high_bit_depth(image):
+    """16-bit greyscale ("I;16" and friends, or 32-bit "I"): Pillow's convert("L") clips these."""
+    return image.mode.startswith("I")
+
+
+def _grey_16_bit(image, width, height):
+    """A 16-bit grey image scaled by 65535 (not clipped at 255), resized as floats."""
+    from PIL import Image
+
+    pixels = np.asarray(image, dtype="float32")
+    resized = Image.fromarray(pixels).resize((width, height))
+    return np.clip(np.asarray(resized, dtype="float32") / 65535.0, 0.0, 1.0)
 
 
 def _npy(path, input_shape):
@@ -54,13 +72,10 @@ def _npy(path, input_shape):
         array.ndim == 3 and array.shape[-1] == channels and array.shape[:2] == (height, width)
     ):
         array = array[None]
-    if array.ndim == 3:
-        array = array[..., None]
-    if array.ndim != 4 or array.shape[1:] != (height, width, channels):
+    batch = inputs.image_batch(array, str(path))
+    if batch.shape[1:] != (height, width, channels):
         raise CapsNetInputError(
             f"{path} has shape {original_shape}; the model takes ({height}, {width}, {channels}) images "
             f"(or a batch of them)"
         )
-    if np.issubdtype(array.dtype, np.integer):
-        return array.astype("float32") / 255.0
-    return array.astype("float32")
+    return inputs.unit_pixels(batch, str(path))

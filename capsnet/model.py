@@ -78,9 +78,7 @@ def build_capsnet(
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
-    conv1 = keras.layers.Conv2D(
-        conv_filters, kernel_size, activation="relu", padding="valid", name="conv1"
-    )
+    conv1 = keras.layers.Conv2D(conv_filters, kernel_size, activation="relu", padding="valid", name="conv1")
     primary = PrimaryCapsule(
         primary_channels, primary_dim, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
@@ -148,9 +146,7 @@ def _manipulation_model(train):
 
 def _check_input_shape(input_shape):
     shape = tuple(input_shape)
-    if len(shape) != 3 or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
-    ):
+    if len(shape) != 3 or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape):
         raise ValueError(
             f"`input_shape` must be (height, width, channels) of positive ints, got {input_shape!r}"
         )

@@ -7,6 +7,7 @@ way a file can be wrong into one `CapsNetInputError` that says what to do.
 
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 from capsnet.atomic import atomic_write
@@ -41,10 +42,7 @@ def load_capsnet(path):
         raise CapsNetInputError(
             f"{path} is not a .keras model (not a zip archive: truncated, or another format); {fix}"
         )
-    with zipfile.ZipFile(path) as archive:
-        if "config.json" not in archive.namelist():
-            raise CapsNetInputError(f"{path} is a zip file but not a Keras model (no config.json); {fix}")
-        config = json.loads(archive.read("config.json"))
+    config = _read_config(path, fix)
     if "digitcaps" not in json.dumps(config):
         raise CapsNetInputError(f"{path} is a Keras model but not a CapsNet (no digitcaps layer); {fix}")
     import capsnet  # noqa: F401  registers the layers for deserialisation
@@ -60,6 +58,24 @@ def load_capsnet(path):
         f"{path} holds the model {model.name!r}; save the training model "
         f"(CapsNetModels.train) so that all three views can be rebuilt"
     )
+
+
+def _read_config(path, fix):
+    """config.json of a .keras zip, after checking every entry's CRC."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+            if damaged is not None:
+                raise CapsNetInputError(f"{path} is damaged (bad checksum in {damaged}); {fix}")
+            if "config.json" not in archive.namelist():
+                raise CapsNetInputError(f"{path} is a zip file but not a Keras model (no config.json); {fix}")
+            raw = archive.read("config.json")
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError) as error:
+        raise CapsNetInputError(f"{path} is damaged ({type(error).__name__}: {error}); {fix}") from None
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CapsNetInputError(f"{path} has a config.json that is not valid JSON; {fix}") from None
 
 
 def check_input_shape(models, input_shape, what="the data"):

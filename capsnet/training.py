@@ -2,8 +2,10 @@
 
 Files written into `save_dir`:
     checkpoint.keras   the training model after the last finished epoch, with
-                       optimizer state (saved atomically every epoch)
-    checkpoint.json    {"epoch": finished epochs, "best_val_accuracy": ...}
+                       optimizer state and, inside the same zip, its state
+                       `capsnet_checkpoint.json` ({"epoch", "optimizer_step",
+                       "best_val_accuracy"}): one atomic rename commits both
+    checkpoint.json    a readable copy of that state (resume trusts the zip's)
     best_model.keras   the model with the best validation accuracy so far
     trained_model.keras  the final model
     log.csv            one row per epoch (appended to on --resume)
@@ -11,6 +13,7 @@ Files written into `save_dir`:
 
 import io
 import json
+import math
 import signal
 import time
 import zipfile
@@ -19,12 +22,14 @@ from pathlib import Path
 import keras
 
 from capsnet import losses
+from capsnet.atomic import atomic_write
 from capsnet.data import one_hot
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, atomic_write_text, load_capsnet
 
 ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
+STATE_ENTRY = "capsnet_checkpoint.json"
 
 
 def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
@@ -93,20 +98,83 @@ def inputs_and_targets(x, labels, n_class):
     return [x, y], [y, x]
 
 
+def save_checkpoint(model, path, state):
+    """Save `model` with `state` inside the same .keras zip, in one atomic rename.
+
+    A kill at any moment leaves either the previous checkpoint with its state
+    or the new one with its own: never weights of one epoch and state of another.
+    """
+
+    def write(temporary):
+        model.save(temporary)
+        with zipfile.ZipFile(temporary, "a") as archive:
+            archive.writestr(STATE_ENTRY, json.dumps(state))
+
+    atomic_write(path, write)
+
+
 def read_checkpoint_state(save_dir):
-    """The checkpoint's bookkeeping, or an error saying how to start afresh."""
-    state_file = Path(save_dir) / "checkpoint.json"
-    if not (Path(save_dir) / "checkpoint.keras").is_file() or not state_file.is_file():
-        raise CapsNetInputError(
-            f"nothing to resume in {save_dir} (no checkpoint.keras/checkpoint.json); "
-            f"run train without --resume, or pass the --save-dir of the interrupted run"
-        )
+    """The state saved inside `save_dir/checkpoint.keras`, validated.
+
+    Checkpoints written before the state moved into the zip fall back to
+    `checkpoint.json` (without an optimizer step to check).
+
+    Returns:
+        {"epoch": int, "optimizer_step": int or None, "best_val_accuracy": float or None}
+    """
+    checkpoint = Path(save_dir) / "checkpoint.keras"
+    fresh = "start again without --resume (or pass the --save-dir of the interrupted run)"
+    if not checkpoint.is_file():
+        raise CapsNetInputError(f"nothing to resume in {save_dir} (no checkpoint.keras); {fresh}")
     try:
-        return json.loads(state_file.read_text())
-    except json.JSONDecodeError:
+        with zipfile.ZipFile(checkpoint) as archive:
+            raw = archive.read(STATE_ENTRY) if STATE_ENTRY in archive.namelist() else None
+    except (zipfile.BadZipFile, OSError):
+        raise CapsNetInputError(f"{checkpoint} is damaged (not a readable zip); {fresh}") from None
+    where = f"{checkpoint}:{STATE_ENTRY}"
+    if raw is None:
+        legacy = Path(save_dir) / "checkpoint.json"
+        if not legacy.is_file():
+            raise CapsNetInputError(f"{checkpoint} carries no training state; {fresh}")
+        raw, where = legacy.read_bytes(), str(legacy)
+    try:
+        state = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        state = None
+    problem = _state_problem(state)
+    if problem:
+        raise CapsNetInputError(f"the checkpoint state {where} is invalid ({problem}); {fresh}")
+    return {
+        "epoch": state["epoch"],
+        "optimizer_step": state.get("optimizer_step"),
+        "best_val_accuracy": state.get("best_val_accuracy"),
+    }
+
+
+def _state_problem(state):
+    """What is wrong with a checkpoint state, or None."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    epoch, step = state.get("epoch"), state.get("optimizer_step")
+    best = state.get("best_val_accuracy")
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        return f"epoch {epoch!r} is not a count of finished epochs"
+    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+        return f"optimizer_step {step!r} is not a count of steps"
+    if best is not None and not (isinstance(best, (int, float)) and 0 <= best <= 1):
+        return f"best_val_accuracy {best!r} is not an accuracy"
+    return None
+
+
+def check_resumed_step(models, state, path):
+    """Refuse a checkpoint whose optimizer disagrees with its recorded state."""
+    expected = state.get("optimizer_step")
+    actual = int(keras.ops.convert_to_numpy(models.train.optimizer.iterations))
+    if expected is not None and actual != expected:
         raise CapsNetInputError(
-            f"{state_file} is corrupt; delete it and start again without --resume"
-        ) from None
+            f"{path} is inconsistent: its optimizer step {actual} but its state says {expected}; "
+            f"start again without --resume, or continue from its weights with --weights"
+        )
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -123,7 +191,7 @@ class EpochTimer(keras.callbacks.Callback):
         self.start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.stop.requested:
+        if self.stop.halted:
             return
         self.sync()
         self.times.append(round(time.perf_counter() - self.start, 3))
@@ -131,12 +199,14 @@ class EpochTimer(keras.callbacks.Callback):
 
 
 class GracefulStop(keras.callbacks.Callback):
-    """Ctrl-C (SIGINT) or SIGTERM stops training at the next batch boundary.
+    """Stops training at the next batch boundary on Ctrl-C, SIGTERM or a non-finite loss.
 
     A signal only sets a flag: an exception raised inside a compiled step is
     not reliably delivered on every backend (JAX's dispatch swallowed it). The
-    partial epoch is then neither checkpointed nor logged as finished. A second
-    signal gets the previous handler, so a second Ctrl-C acts at once.
+    halted epoch is then neither checkpointed nor logged as finished. A second
+    signal gets the previous handler, so a second Ctrl-C acts at once. A NaN
+    or infinite loss sets `diverged`: the weights are already broken, so
+    nothing of that epoch may be saved.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -144,7 +214,13 @@ class GracefulStop(keras.callbacks.Callback):
     def __init__(self):
         super().__init__()
         self.requested = False
+        self.diverged = False
         self.previous = {}
+
+    @property
+    def halted(self):
+        """Whether the current epoch was cut short (and must not be saved)."""
+        return self.requested or self.diverged
 
     def __enter__(self):
         self.previous = {s: signal.signal(s, self._request) for s in self.SIGNALS}
@@ -159,7 +235,10 @@ class GracefulStop(keras.callbacks.Callback):
         signal.signal(signum, self.previous[signum])
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.requested:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            self.diverged = True
+        if self.halted:
             self.model.stop_training = True
 
 
@@ -171,7 +250,7 @@ class EpochLog(keras.callbacks.CSVLogger):
         self.stop = stop
 
     def on_epoch_end(self, epoch, logs=None):
-        if not self.stop.requested:
+        if not self.stop.halted:
             super().on_epoch_end(epoch, logs)
 
 
@@ -186,15 +265,19 @@ class SafeCheckpoint(keras.callbacks.Callback):
         self.stop = stop
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.stop.requested:
-            return  # an interrupted, unfinished epoch
+        if self.stop.halted:
+            return  # an interrupted or diverged, unfinished epoch
         logs = logs or {}
         accuracy = logs.get(VAL_ACCURACY)
         if accuracy is not None and (self.best is None or accuracy > self.best):
             self.best = float(accuracy)
             atomic_save(self.model, self.save_dir / "best_model.keras")
-        atomic_save(self.model, self.save_dir / "checkpoint.keras")
-        state = {"epoch": epoch + 1, "best_val_accuracy": self.best}
+        state = {
+            "epoch": epoch + 1,
+            "optimizer_step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
+            "best_val_accuracy": self.best,
+        }
+        save_checkpoint(self.model, self.save_dir / "checkpoint.keras", state)
         atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
         if self.on_saved:
             self.on_saved(epoch + 1)
@@ -220,8 +303,8 @@ def fit(
     to `epoch_times` (so they survive an interruption).
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
-    stopped at a batch boundary; checkpoint.keras then holds the last
-    finished epoch.
+    stopped at a batch boundary, and CapsNetInputError when the loss became
+    NaN or infinite; checkpoint.keras then holds the last finished epoch.
     """
     save_dir = Path(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
@@ -248,4 +331,9 @@ def fit(
         )
     if stop.requested:
         raise KeyboardInterrupt
+    if stop.diverged:
+        raise CapsNetInputError(
+            f"training diverged: the loss became NaN or infinite; {save_dir / 'checkpoint.keras'} "
+            f"keeps the last finished epoch: lower --lr, check the data, or add --precision float32"
+        )
     atomic_save(train_model, save_dir / "trained_model.keras")

@@ -53,8 +53,19 @@ def trained_dir(tmp_path_factory, tiny_npz):
     save_dir = tmp_path_factory.mktemp("run")
     result = CliRunner().invoke(
         cli,
-        ["train", "--data", str(tiny_npz), "--epochs", "1", "--batch-size", "10",
-         "--seed", "1", "--save-dir", str(save_dir)],
+        [
+            "train",
+            "--data",
+            str(tiny_npz),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "10",
+            "--seed",
+            "1",
+            "--save-dir",
+            str(save_dir),
+        ],
     )
     assert result.exit_code == 0, result.output
     return save_dir

@@ -13,8 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_cli(*args, **env):
-    return subprocess.run([sys.executable, str(ROOT / "cli.py"), *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "cli.py"), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
 
 
 def test_unknown_backend_in_a_fresh_process():
@@ -36,8 +41,9 @@ def test_backend_not_installed(monkeypatch):
 
 
 def test_missing_data(tmp_path):
-    assert_input_error(invoke("train", "--data", tmp_path / "nope.npz", "--save-dir", tmp_path),
-                       "not found", "--data")
+    assert_input_error(
+        invoke("train", "--data", tmp_path / "nope.npz", "--save-dir", tmp_path), "not found", "--data"
+    )
 
 
 def test_npz_with_wrong_keys(tmp_path):
@@ -48,11 +54,21 @@ def test_npz_with_wrong_keys(tmp_path):
 
 def test_npz_with_wrong_shapes(tmp_path):
     path = tmp_path / "bad.npz"
-    np.savez(path, x_train=np.zeros((4, 784), "uint8"), y_train=np.zeros(4, "uint8"),
-             x_test=np.zeros((2, 28, 28), "uint8"), y_test=np.zeros(2, "uint8"))
+    np.savez(
+        path,
+        x_train=np.zeros((4, 784), "uint8"),
+        y_train=np.zeros(4, "uint8"),
+        x_test=np.zeros((2, 28, 28), "uint8"),
+        y_test=np.zeros(2, "uint8"),
+    )
     assert_input_error(invoke("train", "--data", path, "--save-dir", tmp_path), "x_train", "(4, 784)")
-    np.savez(path, x_train=np.zeros((4, 28, 28), "uint8"), y_train=np.zeros(3, "uint8"),
-             x_test=np.zeros((2, 28, 28), "uint8"), y_test=np.zeros(2, "uint8"))
+    np.savez(
+        path,
+        x_train=np.zeros((4, 28, 28), "uint8"),
+        y_train=np.zeros(3, "uint8"),
+        x_test=np.zeros((2, 28, 28), "uint8"),
+        y_test=np.zeros(2, "uint8"),
+    )
     assert_input_error(invoke("train", "--data", path, "--save-dir", tmp_path), "4 images", "3 labels")
 
 
@@ -63,8 +79,9 @@ def test_corrupt_npz(tmp_path):
 
 
 def test_incomplete_idx_folder(tmp_path):
-    assert_input_error(invoke("train", "--data", tmp_path, "--save-dir", tmp_path / "r"),
-                       "train-images-idx3-ubyte", "IDX")
+    assert_input_error(
+        invoke("train", "--data", tmp_path, "--save-dir", tmp_path / "r"), "train-images-idx3-ubyte", "IDX"
+    )
 
 
 def test_download_failure_says_how_to_supply_the_data(monkeypatch, tmp_path):
@@ -74,8 +91,12 @@ def test_download_failure_says_how_to_supply_the_data(monkeypatch, tmp_path):
         raise OSError("network unreachable")
 
     monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
-    assert_input_error(invoke("train", "--dataset", "mnist", "--save-dir", tmp_path),
-                       "could not download mnist", "--data PATH", "--dataset sample")
+    assert_input_error(
+        invoke("train", "--dataset", "mnist", "--save-dir", tmp_path),
+        "could not download mnist",
+        "--data PATH",
+        "--dataset sample",
+    )
 
 
 def test_option_out_of_range(tmp_path):

@@ -23,8 +23,15 @@ def epochs_in_log(save_dir):
 
 
 def test_train_writes_every_file(trained_dir):
-    for name in ("trained_model.keras", "best_model.keras", "checkpoint.keras",
-                 "checkpoint.json", "log.csv", "log.png", "run.json"):
+    for name in (
+        "trained_model.keras",
+        "best_model.keras",
+        "checkpoint.keras",
+        "checkpoint.json",
+        "log.csv",
+        "log.png",
+        "run.json",
+    ):
         assert (trained_dir / name).is_file(), name
     run = json.loads((trained_dir / "run.json").read_text())
     assert run["backend"] == keras.backend.backend()
@@ -61,11 +68,30 @@ def test_resume_without_checkpoint_is_an_input_error(tmp_path, tiny_npz):
 
 def test_interrupted_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path, tiny_npz):
     """A real Ctrl-C (SIGINT) in a subprocess after the first epoch's checkpoint."""
-    command = [sys.executable, str(ROOT / "cli.py"), "--backend", keras.backend.backend(), "train",
-               "--data", str(tiny_npz), "--batch-size", "10", "--epochs", "50", "--seed", "3",
-               "--save-dir", str(tmp_path)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT)})
+    command = [
+        sys.executable,
+        str(ROOT / "cli.py"),
+        "--backend",
+        keras.backend.backend(),
+        "train",
+        "--data",
+        str(tiny_npz),
+        "--batch-size",
+        "10",
+        "--epochs",
+        "50",
+        "--seed",
+        "3",
+        "--save-dir",
+        str(tmp_path),
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     deadline = time.time() + 300
     while not (tmp_path / "checkpoint.json").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -79,25 +105,66 @@ def test_interrupted_run_leaves_a_loadable_checkpoint_and_resumes(tmp_path, tiny
     assert int(models.train.optimizer.iterations) == 3 * state["epoch"]
     assert not list(tmp_path.glob(".*tmp*"))
 
-    result = invoke("train", "--data", tiny_npz, "--batch-size", "10", "--epochs", state["epoch"] + 1,
-                    "--save-dir", tmp_path, "--resume")
+    result = invoke(
+        "train",
+        "--data",
+        tiny_npz,
+        "--batch-size",
+        "10",
+        "--epochs",
+        state["epoch"] + 1,
+        "--save-dir",
+        tmp_path,
+        "--resume",
+    )
     assert result.exit_code == 0, result.output
     assert f"epochs {state['epoch'] + 1}-{state['epoch'] + 1}" in result.output
     assert epochs_in_log(tmp_path)[-1] == state["epoch"]
 
 
 def test_train_from_weights_and_other_options(tmp_path, trained_dir, tiny_npz):
-    result = invoke("train", "--data", tiny_npz, "--batch-size", "16", "--epochs", "1",
-                    "--weights", trained_dir / "trained_model.keras", "--subset", "16",
-                    "--shift-pixels", "0", "--lr", "0.0005", "--save-dir", tmp_path)
+    result = invoke(
+        "train",
+        "--data",
+        tiny_npz,
+        "--batch-size",
+        "16",
+        "--epochs",
+        "1",
+        "--weights",
+        trained_dir / "trained_model.keras",
+        "--subset",
+        "16",
+        "--shift-pixels",
+        "0",
+        "--lr",
+        "0.0005",
+        "--save-dir",
+        tmp_path,
+    )
     assert result.exit_code == 0, result.output
     run = json.loads((tmp_path / "run.json").read_text())
     assert run["train_images"] == 16
 
 
 def test_routings_and_lam_recon_reach_the_model(tmp_path, tiny_npz):
-    result = invoke("train", "--data", tiny_npz, "--batch-size", "10", "--epochs", "1", "--subset", "10",
-                    "--routings", "1", "--lam-recon", "0", "--save-dir", tmp_path)
+    result = invoke(
+        "train",
+        "--data",
+        tiny_npz,
+        "--batch-size",
+        "10",
+        "--epochs",
+        "1",
+        "--subset",
+        "10",
+        "--routings",
+        "1",
+        "--lam-recon",
+        "0",
+        "--save-dir",
+        tmp_path,
+    )
     assert result.exit_code == 0, result.output
     train = load_capsnet(tmp_path / "trained_model.keras").train
     assert train.get_layer("digitcaps").routings == 1

@@ -9,16 +9,26 @@ from tests.cli_helpers import assert_input_error, invoke
 
 
 def test_test_command(trained_dir, tiny_npz, tmp_path):
-    result = invoke("test", "--weights", trained_dir / "trained_model.keras", "--data", tiny_npz,
-                    "--save-dir", tmp_path)
+    result = invoke(
+        "test", "--weights", trained_dir / "trained_model.keras", "--data", tiny_npz, "--save-dir", tmp_path
+    )
     assert result.exit_code == 0, result.output
     assert "test accuracy" in result.output and "on 20 images" in result.output
     assert (tmp_path / "real_and_recon.png").is_file()
 
 
 def test_manipulate_command(trained_dir, tiny_npz, tmp_path):
-    result = invoke("manipulate", "--weights", trained_dir / "trained_model.keras", "--digit", "4",
-                    "--data", tiny_npz, "--save-dir", tmp_path)
+    result = invoke(
+        "manipulate",
+        "--weights",
+        trained_dir / "trained_model.keras",
+        "--digit",
+        "4",
+        "--data",
+        tiny_npz,
+        "--save-dir",
+        tmp_path,
+    )
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "manipulate-4.png") as image:
         width, height = image.size
@@ -58,8 +68,12 @@ def test_bad_model_files(tmp_path, trained_dir):
     not_keras = tmp_path / "other.keras"
     with zipfile.ZipFile(not_keras, "w") as archive:
         archive.writestr("hello.txt", "hi")
-    cases = {tmp_path / "missing.keras": "not found", truncated: "not a .keras model",
-             text: "not a .keras model", not_keras: "not a Keras model"}
+    cases = {
+        tmp_path / "missing.keras": "not found",
+        truncated: "not a .keras model",
+        text: "not a .keras model",
+        not_keras: "not a Keras model",
+    }
     for path, message in cases.items():
         assert_input_error(invoke("test", "--weights", path, "--dataset", "sample"), message)
         assert_input_error(invoke("predict", "--weights", path, tmp_path / "x.npy"), message)
@@ -72,8 +86,9 @@ def test_model_for_another_input_shape(tmp_path, tiny_npz):
     path = tmp_path / "colour.keras"
     capsnet.build_capsnet(input_shape=(32, 32, 3), n_class=5).train.save(path)
     assert_input_error(invoke("test", "--weights", path, "--data", tiny_npz), "(32, 32, 3)", "(28, 28, 1)")
-    assert_input_error(invoke("train", "--weights", path, "--data", tiny_npz, "--save-dir", tmp_path / "r"),
-                       "(32, 32, 3)")
+    assert_input_error(
+        invoke("train", "--weights", path, "--data", tiny_npz, "--save-dir", tmp_path / "r"), "(32, 32, 3)"
+    )
     np.save(tmp_path / "mnist_sized.npy", np.zeros((2, 28, 28), dtype="float32"))
     assert_input_error(invoke("predict", "--weights", path, tmp_path / "mnist_sized.npy"), "(2, 28, 28)")
 
@@ -87,6 +102,15 @@ def test_unreadable_image(trained_dir, tmp_path):
 
 
 def test_digit_out_of_range(trained_dir, tiny_npz, tmp_path):
-    result = invoke("manipulate", "--weights", trained_dir / "trained_model.keras", "--digit", "12",
-                    "--data", tiny_npz, "--save-dir", tmp_path)
+    result = invoke(
+        "manipulate",
+        "--weights",
+        trained_dir / "trained_model.keras",
+        "--digit",
+        "12",
+        "--data",
+        tiny_npz,
+        "--save-dir",
+        tmp_path,
+    )
     assert_input_error(result, "--digit 12")

@@ -19,8 +19,12 @@ def write_idx(path, array, compress):
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_idx_folder(tmp_path, rng, compress):
-    arrays = {"x_train": rng.integers(0, 256, (6, 28, 28)), "y_train": np.arange(6) % 3,
-              "x_test": rng.integers(0, 256, (4, 28, 28)), "y_test": np.arange(4) % 3}
+    arrays = {
+        "x_train": rng.integers(0, 256, (6, 28, 28)),
+        "y_train": np.arange(6) % 3,
+        "x_test": rng.integers(0, 256, (4, 28, 28)),
+        "y_test": np.arange(4) % 3,
+    }
     for key, stem in data.IDX_FILES.items():
         write_idx(tmp_path / stem, arrays[key], compress)
     loaded = data.load(path=tmp_path)
@@ -50,8 +54,13 @@ def test_subset_and_one_hot():
 
 def test_one_hot_labels_and_float_images_accepted(tmp_path):
     path = tmp_path / "d.npz"
-    np.savez(path, x_train=np.full((2, 5, 5, 3), 0.5, "float32"), y_train=np.eye(2),
-             x_test=np.zeros((1, 5, 5, 3), "float32"), y_test=np.array([1]))
+    np.savez(
+        path,
+        x_train=np.full((2, 5, 5, 3), 0.5, "float32"),
+        y_train=np.eye(2),
+        x_test=np.zeros((1, 5, 5, 3), "float32"),
+        y_test=np.array([1]),
+    )
     loaded = data.load(path=path)
     assert loaded.x_train.max() == 0.5 and list(loaded.y_train) == [0, 1]
 

@@ -59,3 +59,9 @@ def test_zero_capsule_has_length_zero_and_finite_gradient():
     np.testing.assert_array_equal(ops.convert_to_numpy(Length()(caps)), 0)
     grad = gradient(lambda v: ops.sum(Length()(v)), caps)
     assert np.all(np.isfinite(grad))
+
+
+def test_nan_capsule_has_nan_length():
+    """A broken (NaN) capsule must not pass for a zero-length one."""
+    caps = np.full((1, 2, 4), np.nan, dtype="float32")
+    assert np.all(np.isnan(ops.convert_to_numpy(Length()(caps))))

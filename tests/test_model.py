@@ -10,9 +10,7 @@ def test_paper_parameter_counts(capsnet_models):
     assert capsnet_models.train.count_params() == 8_215_568
     assert capsnet.build_capsnet(decoder=False).train.count_params() == 6_804_224
     layer_params = {
-        layer.name: layer.count_params()
-        for layer in capsnet_models.train.layers
-        if layer.weights
+        layer.name: layer.count_params() for layer in capsnet_models.train.layers if layer.weights
     }
     assert layer_params == {
         "conv1": 20_992,
@@ -54,9 +52,7 @@ def test_colour_five_class_variant(rng):
     assert models.train.get_layer("digitcaps").kernel.shape == (2048, 5, 16, 8)
 
 
-def test_manipulation_with_zero_noise_equals_label_masked_reconstruction(
-    capsnet_models, images, one_hot
-):
+def test_manipulation_with_zero_noise_equals_label_masked_reconstruction(capsnet_models, images, one_hot):
     noise = np.zeros((7, 10, 16), dtype="float32")
     _, recon = capsnet_models.train([images, one_hot])
     np.testing.assert_allclose(

@@ -3,6 +3,7 @@ import pytest
 from keras import ops
 
 import capsnet
+from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save
 from capsnet.training import compile_for_training, load_for_resume
 
@@ -19,7 +20,7 @@ class FailingModel:
 def test_failed_save_leaves_the_old_file_intact(tmp_path):
     target = tmp_path / "trained_model.keras"
     target.write_bytes(b"the previous good model")
-    with pytest.raises(OSError):
+    with pytest.raises(CapsNetInputError, match="keeps its previous files"):
         atomic_save(FailingModel(), target)
     assert target.read_bytes() == b"the previous good model"
     assert list(tmp_path.iterdir()) == [target]

@@ -21,16 +21,12 @@ def test_shift_matrices_move_pixels_with_zero_fill(rng):
 def test_identity_outside_training(images):
     layer = RandomShift(2)
     np.testing.assert_array_equal(ops.convert_to_numpy(layer(images)), images)
-    np.testing.assert_array_equal(
-        ops.convert_to_numpy(RandomShift(0)(images, training=True)), images
-    )
+    np.testing.assert_array_equal(ops.convert_to_numpy(RandomShift(0)(images, training=True)), images)
 
 
 def test_training_shifts_by_at_most_max_shift(images):
     out = ops.convert_to_numpy(RandomShift(2, seed=3)(images, training=True))
     for b in range(len(images)):
-        candidates = [
-            reference.shift(images[b], dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)
-        ]
+        candidates = [reference.shift(images[b], dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
         assert any(np.array_equal(out[b], c) for c in candidates)
     assert not np.array_equal(out, images)

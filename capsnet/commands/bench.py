@@ -18,6 +18,8 @@ import numpy as np
 
 from capsnet import data as datasets
 from capsnet import plots
+from capsnet.atomic import atomic_write
+from capsnet.save_dir import check_writable
 
 MNIST_EPOCH = 60_000
 
@@ -86,7 +88,11 @@ def _peak_rss():
 
 
 def run_all(names, worker_args, out_dir):
-    """Run each backend's worker in a subprocess; print and save the table."""
+    """Run each backend's worker in a subprocess; save bench.json and bench.png.
+
+    `out_dir` is checked first, so a bad --out fails before any measuring.
+    """
+    out_dir = check_writable(out_dir, "--out")
     results = {}
     for name in names:
         print(f"benchmarking {name} ...", flush=True)
@@ -107,9 +113,8 @@ def run_all(names, worker_args, out_dir):
             results[name] = {"error": tail}
             continue
         results[name] = json.loads(lines[-1])
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "bench.json").write_text(json.dumps(results, indent=2))
+    text = json.dumps(results, indent=2)
+    atomic_write(out_dir / "bench.json", lambda temporary: temporary.write_text(text))
     good = {n: r for n, r in results.items() if "error" not in r}
     if good:
         plots.bars(
@@ -138,4 +143,3 @@ def table(results):
             f"| {r['peak_memory_mb']} ({r['peak_memory_kind']}) | {', '.join(r['fast_paths']) or '-'} |"
         )
     return "\n".join(rows)
-

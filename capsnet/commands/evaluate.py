@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from capsnet import data as datasets
-from capsnet import images, plots
+from capsnet import images, inputs, plots
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import check_input_shape, load_capsnet
 
@@ -17,6 +17,8 @@ def _model_and_data(weights, dataset, data_path):
     models = load_capsnet(weights)
     data = datasets.load(dataset, data_path)
     check_input_shape(models, data.input_shape, what=f"dataset {data_path or dataset}")
+    n_class = models.evaluate.outputs[0].shape[-1]
+    inputs.class_labels(data.y_test, f"dataset {data_path or dataset}: y_test", n_class)
     return models, data
 
 
@@ -65,6 +67,11 @@ def predict_files(weights, paths, invert=False):
     for path in paths:
         batch = images.load_for_model(path, input_shape, invert)
         lengths, _ = models.evaluate.predict(batch, verbose=0)
+        if not np.all(np.isfinite(lengths)):
+            raise CapsNetInputError(
+                f"{weights} gives non-finite (NaN) capsule lengths for {path}: the model's weights "
+                f"are broken; retrain it, or use its best_model.keras or checkpoint.keras"
+            )
         for index, row in enumerate(lengths):
             name = str(path) if len(lengths) == 1 else f"{path}[{index}]"
             results.append(

@@ -9,22 +9,32 @@ import click
 
 from capsnet import data as datasets
 from capsnet import plots, training
+from capsnet import save_dir as save_dirs
 from capsnet.errors import CapsNetInputError
 from capsnet.model import build_capsnet
-from capsnet.model_files import atomic_write_text, check_input_shape, load_capsnet
+from capsnet.model_files import atomic_save, atomic_write_text, check_input_shape, load_capsnet
 
 
 def run(options, backend, setup_backend, environment):
-    """Train as the options say; see `cli.py train --help`."""
-    save_dir = Path(options["save_dir"])
+    """Train as the options say; see `cli.py train --help`.
+
+    The data is validated first, then the save folder is checked and locked
+    for this run (`capsnet.save_dir.claim`) before any model is built.
+    """
     plugin = setup_backend(options["precision"], options["seed"])
     data = datasets.load(options["dataset"], options["data"], options["subset"])
+    with save_dirs.claim(options["save_dir"]) as save_dir:
+        _train(options, backend, plugin, environment, data, save_dir)
+
+
+def _train(options, backend, plugin, environment, data, save_dir):
     scope, replicas = _distribution(options, plugin)
     with scope:
         models, initial_epoch, best = _models(options, data, save_dir)
     check_input_shape(models, data.input_shape)
     n_class = _check_classes(models, data)
     if initial_epoch >= options["epochs"]:
+        _finish_interrupted_final_save(models, save_dir)
         click.echo(f"{save_dir} already finished {initial_epoch} epochs; raise --epochs to train more")
         return
 
@@ -68,6 +78,9 @@ def run(options, backend, setup_backend, environment):
         )
     except KeyboardInterrupt:
         _report_interruption(save_dir)
+    except CapsNetInputError:
+        click.echo("", err=True)  # end the progress bar's line before the one-line error
+        raise
 
     record["final"] = _last_row(save_dir / "log.csv")
     write_record()
@@ -83,8 +96,10 @@ def _models(options, data, save_dir):
     """The models to train and the (finished epochs, best accuracy) to start from."""
     if options["resume"]:
         state = training.read_checkpoint_state(save_dir)
-        models = training.load_for_resume(save_dir / "checkpoint.keras")
-        return models, state["epoch"], state.get("best_val_accuracy")
+        checkpoint = save_dir / "checkpoint.keras"
+        models = training.load_for_resume(checkpoint)
+        training.check_resumed_step(models, state, checkpoint)
+        return models, state["epoch"], state["best_val_accuracy"]
     if options["weights"]:
         models = load_capsnet(options["weights"])
     else:
@@ -138,9 +153,19 @@ def _check_classes(models, data):
     return n_class
 
 
+def _finish_interrupted_final_save(models, save_dir):
+    """A run killed while writing trained_model.keras: its checkpoint is that model."""
+    final = save_dir / "trained_model.keras"
+    if not final.is_file():
+        atomic_save(models.train, final)
+        click.echo(f"wrote {final}, which the interrupted run had not finished saving")
+
+
 def _report_interruption(save_dir):
-    state_file = save_dir / "checkpoint.json"
-    done = json.loads(state_file.read_text())["epoch"] if state_file.is_file() else 0
+    try:
+        done = training.read_checkpoint_state(save_dir)["epoch"]
+    except CapsNetInputError:
+        done = 0
     click.echo(
         f"\ninterrupted; {save_dir / 'checkpoint.keras'} holds {done} finished epoch(s): "
         f"continue with the same command plus --resume",

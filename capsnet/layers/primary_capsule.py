@@ -69,8 +69,7 @@ class PrimaryCapsule(keras.layers.Layer):
             )
         if min(height, width) < self.kernel_size:
             raise ValueError(
-                f"PrimaryCapsule kernel_size={self.kernel_size} is larger than its "
-                f"{height}x{width} input"
+                f"PrimaryCapsule kernel_size={self.kernel_size} is larger than its {height}x{width} input"
             )
         self.kernel = self.add_weight(
             name="kernel",

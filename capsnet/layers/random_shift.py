@@ -19,9 +19,7 @@ def shift_matrices(shifts, size, dtype):
     """
     index = ops.arange(size)
     source = ops.expand_dims(index, 0) - ops.expand_dims(shifts, 1)  # (batch, size)
-    return ops.cast(
-        ops.equal(ops.expand_dims(source, 2), ops.reshape(index, (1, 1, size))), dtype
-    )
+    return ops.cast(ops.equal(ops.expand_dims(source, 2), ops.reshape(index, (1, 1, size))), dtype)
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
@@ -59,9 +57,7 @@ class RandomShift(keras.layers.Layer):
         batch = ops.shape(inputs)[0]
         height, width = inputs.shape[1], inputs.shape[2]
         down, right = (
-            keras.random.randint(
-                (batch,), -self.max_shift, self.max_shift + 1, seed=self.seed_generator
-            )
+            keras.random.randint((batch,), -self.max_shift, self.max_shift + 1, seed=self.seed_generator)
             for _ in range(2)
         )
         rows = shift_matrices(down, height, inputs.dtype)

@@ -11,7 +11,7 @@ def safe_norm(vectors, axis=-1, keepdims=False):
     capsules, whose lengths are often far below any such floor. Here the
     square root only ever sees the true squared norm, or 1 where that norm is
     exactly zero (the "double where"): the value is then 0 and the gradient 0,
-    both finite.
+    both finite. NaN stays NaN, so a broken capsule never passes for an empty one.
 
     Computed in float32 whatever the input dtype, so that mixed precision
     cannot overflow or underflow |v|^2.
@@ -28,4 +28,5 @@ def safe_norm(vectors, axis=-1, keepdims=False):
     v = ops.cast(vectors, "float32")
     squared = ops.sum(ops.square(v), axis=axis, keepdims=keepdims)
     nonzero = squared > 0
-    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squared, 1.0)), 0.0)
+    # Where not `nonzero`, `squared` is 0 (value 0, gradient 2v = 0) or NaN.
+    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squared, 1.0)), squared)

@@ -18,7 +18,4 @@ def non_negative_int(name, value):
 def rank(layer, shape, expected, meaning):
     """Raise a ValueError unless `shape` has `expected` dimensions."""
     if len(shape) != expected:
-        raise ValueError(
-            f"{layer} expects inputs of rank {expected} {meaning}, "
-            f"got shape {tuple(shape)}"
-        )
+        raise ValueError(f"{layer} expects inputs of rank {expected} {meaning}, got shape {tuple(shape)}")
