@@ -25,9 +25,7 @@ def install(session, *extras):
 
 
 def pytest(session, backend):
-    session.run(
-        "python", "-m", "pytest", *session.posargs, env={"KERAS_BACKEND": backend}
-    )
+    session.run("python", "-m", "pytest", *session.posargs, env={"KERAS_BACKEND": backend})
 
 
 @nox.session
@@ -59,20 +57,21 @@ def lint(session):
     if session.venv_backend != "none":
         session.install("ruff>=0.5")
     session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
 
 
 @nox.session
 def agree(session):
     """Cross-backend numerical agreement; writes agree.json and agree.md."""
     install(session, "all-cpu")
-    session.run("python", "-m", "backends.agreement", *session.posargs)
+    session.run("python", "-m", "checks.agreement", *session.posargs)
 
 
 @nox.session
 def portability(session):
     """Train on each backend, load every model on every backend, resume across."""
     install(session, "all-cpu")
-    session.run("python", "-m", "backends.portability", *session.posargs)
+    session.run("python", "-m", "checks.portability", *session.posargs)
 
 
 @nox.session

@@ -19,9 +19,9 @@ import sys
 
 NAMES = ("jax", "torch", "tensorflow")
 _PLUGINS = {
-    "jax": "backends.jax_plugin",
-    "torch": "backends.torch_plugin",
-    "tensorflow": "backends.tensorflow_plugin",
+    "jax": "capsnet.backends.jax_plugin",
+    "torch": "capsnet.backends.torch_plugin",
+    "tensorflow": "capsnet.backends.tensorflow_plugin",
 }
 INSTALL_HINT = "pip install 'capsnet[{name}]'"
 

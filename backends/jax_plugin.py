@@ -3,8 +3,8 @@
 import jax
 import numpy as np
 
-from backends.im2col import im2col_conv
 from capsnet import fast_ops
+from capsnet.backends.im2col import im2col_conv
 
 
 def versions():

@@ -62,7 +62,7 @@ def install_fast_paths():
 
 def data_parallel(cluster=None):
     """Not offered: Keras 3 has no torch.distributed integration for fit()."""
-    from backends import BackendError
+    from capsnet.backends import BackendError
 
     raise BackendError(
         "--distribute data-parallel is not supported on the torch backend; "

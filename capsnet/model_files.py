@@ -45,7 +45,7 @@ def load_capsnet(path):
     config = _read_config(path, fix)
     if "digitcaps" not in json.dumps(config):
         raise CapsNetInputError(f"{path} is a Keras model but not a CapsNet (no digitcaps layer); {fix}")
-    import capsnet  # noqa: F401  registers the layers for deserialisation
+    import capsnet.layers  # noqa: F401  registers the layers for deserialisation
 
     try:
         model = keras.saving.load_model(path, compile=False)

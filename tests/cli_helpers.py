@@ -3,7 +3,7 @@
 import keras
 from click.testing import CliRunner
 
-from cli import cli
+from capsnet.cli import cli
 
 
 def invoke(*args):

@@ -48,7 +48,7 @@ def trained_dir(tmp_path_factory, tiny_npz):
     """A run of `cli.py train` for one epoch on the tiny data."""
     from click.testing import CliRunner
 
-    from cli import cli
+    from capsnet.cli import cli
 
     save_dir = tmp_path_factory.mktemp("run")
     result = CliRunner().invoke(
@@ -76,8 +76,7 @@ def fast_paths():
     """The active backend's measured fast ops, for tests that train (JAX's
     plain strided-conv gradient is ~20x slower on CPU); removed afterwards.
     tests/test_fast_paths.py checks that each equals the plain op."""
-    import backends
-    from capsnet import fast_ops
+    from capsnet import backends, fast_ops
 
     before = set(fast_ops.registered())
     backends.active().install_fast_paths()

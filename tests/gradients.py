@@ -2,7 +2,7 @@
 
 import numpy as np
 
-import backends
+from capsnet import backends
 
 
 def gradient(fn, x):

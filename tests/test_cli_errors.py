@@ -33,7 +33,7 @@ def test_unknown_backend_in_a_fresh_process():
 
 
 def test_backend_not_installed(monkeypatch):
-    import backends
+    from capsnet import backends
 
     monkeypatch.setattr(backends.importlib.util, "find_spec", lambda name: None)
     line = assert_input_error(invoke("info"), "not installed", "pip install 'capsnet[")

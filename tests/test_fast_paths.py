@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from backends.im2col import im2col_conv
+from capsnet.backends.im2col import im2col_conv
 from capsnet.layers.primary_capsule import plain_conv
 from tests.gradients import gradient
 

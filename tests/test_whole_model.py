@@ -118,7 +118,7 @@ def keras_forward(train, x, y):
 
 def keras_loss_gradients(train, x, y):
     """Loss and its gradients w.r.t. DigitCaps' W and Conv1's kernel, from Keras."""
-    import backends
+    from capsnet import backends
 
     W = train.get_layer("digitcaps").kernel
     K = train.get_layer("conv1").kernel

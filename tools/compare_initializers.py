@@ -29,8 +29,8 @@ def run_one(data, name, seed, steps, batch_size, n_test):
     import keras
     import numpy as np
 
-    import backends
     import capsnet
+    from capsnet import backends
     from capsnet.data import one_hot
     from capsnet.training import compile_for_training
 
@@ -61,7 +61,7 @@ def main():
 
     import keras
 
-    import backends
+    from capsnet import backends
     from capsnet.data import load
     from capsnet.model_files import atomic_write_text
 

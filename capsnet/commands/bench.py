@@ -6,19 +6,16 @@ and bench.png.
 """
 
 import json
-import os
 import resource
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 from capsnet import data as datasets
 from capsnet import plots
 from capsnet.atomic import atomic_write
+from capsnet.fresh_process import run_on_backend
 from capsnet.save_dir import check_writable
 
 MNIST_EPOCH = 60_000
@@ -96,17 +93,7 @@ def run_all(names, worker_args, out_dir):
     results = {}
     for name in names:
         print(f"benchmarking {name} ...", flush=True)
-        command = [
-            sys.executable,
-            str(Path(__file__).resolve().parents[2] / "cli.py"),
-            "--backend",
-            name,
-            "bench-worker",
-            *worker_args,
-        ]
-        process = subprocess.run(
-            command, capture_output=True, text=True, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        )
+        process = run_on_backend(name, ["-m", "capsnet", "--backend", name, "bench-worker", *worker_args])
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
             tail = (process.stderr.strip().splitlines() or ["no output"])[-1]

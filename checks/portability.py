@@ -8,32 +8,26 @@
    Adam state (iterations and moments) must carry over, so the optimizer
    continues from step 50 (5,000 images / batch 100) rather than step 0.
 
-    python -m backends.portability [--backends jax,torch,tensorflow] [--out DIR]
+    python -m checks.portability [--backends jax,torch,tensorflow] [--out DIR]
 """
 
 import argparse
 import itertools
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from capsnet.fresh_process import run_on_backend
+
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 1e-5
 
 
 def _run(backend, *args):
-    done = subprocess.run(
-        [sys.executable, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)},
-    )
+    done = run_on_backend(backend, args, cwd=ROOT)
     if done.returncode != 0:
         print(done.stdout[-2000:], done.stderr[-3000:], file=sys.stderr)
         sys.exit(f"{backend}: {' '.join(map(str, args[:4]))} failed")
@@ -42,7 +36,7 @@ def _run(backend, *args):
 
 def predict_worker(out_file, *model_files):
     """Lengths of the sample's test images under the active backend, per model."""
-    import backends
+    from capsnet import backends
     from capsnet.data import load
     from capsnet.model_files import load_capsnet
 
@@ -58,7 +52,7 @@ def optimizer_worker(model_file):
     """Print the optimizer's step count and a digest of its moments."""
     from keras import ops
 
-    import backends
+    from capsnet import backends
     from capsnet.training import load_for_resume
 
     backends.setup("highest")
@@ -101,7 +95,7 @@ def main(argv=None):
         models = [work / name / "trained_model.keras" for name in names]
         lengths = {}
         for name in names:
-            _run(name, "-m", "backends.portability", "--predict-worker", work / f"{name}.npz", *models)
+            _run(name, "-m", "checks.portability", "--predict-worker", work / f"{name}.npz", *models)
             lengths[name] = dict(np.load(work / f"{name}.npz"))
 
         loads = {}
@@ -116,7 +110,7 @@ def main(argv=None):
         for trained_on, resumed_on in zip(names, names[1:] + names[:1], strict=True):
             run = work / trained_on
             before = json.loads(
-                _run(resumed_on, "-m", "backends.portability", "--optimizer-worker", run / "checkpoint.keras")
+                _run(resumed_on, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
                 .strip()
                 .splitlines()[-1]
             )
@@ -135,7 +129,7 @@ def main(argv=None):
                 run,
             )
             after = json.loads(
-                _run(resumed_on, "-m", "backends.portability", "--optimizer-worker", run / "checkpoint.keras")
+                _run(resumed_on, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
                 .strip()
                 .splitlines()[-1]
             )

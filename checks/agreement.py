@@ -8,20 +8,21 @@ epsilon 1e-4, and Keras's default 1e-7: see BOUNDS), for 1 and 3 routing
 iterations. The measured maxima are printed, written to
 agree.json / agree.md, and checked against the bounds below.
 
-    python -m backends.agreement [--backends jax,torch,tensorflow] [--out DIR]
+    python -m checks.agreement [--backends jax,torch,tensorflow] [--out DIR]
 """
 
 import argparse
 import itertools
 import json
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from capsnet.fresh_process import run_on_backend
+
+ROOT = Path(__file__).resolve().parent.parent
 BOUNDS = {
     "forward max abs": 1e-5,
     "loss rel": 1e-5,
@@ -59,8 +60,8 @@ def worker(weights_file, out_file):
     import keras
     from keras import ops
 
-    import backends
     import capsnet
+    from capsnet import backends
 
     plugin = backends.setup("highest", seed=0)
     data = batches()
@@ -191,11 +192,8 @@ def main(argv=None):
         versions = {}
         for name in names:
             print(f"running {name} ...", flush=True)
-            done = subprocess.run(
-                [sys.executable, "-m", "backends.agreement", "--worker", str(weights), f"{tmp}/{name}.npz"],
-                env={**os.environ, "KERAS_BACKEND": name, "TF_CPP_MIN_LOG_LEVEL": "3"},
-                capture_output=True,
-                text=True,
+            done = run_on_backend(
+                name, ["-m", "checks.agreement", "--worker", weights, f"{tmp}/{name}.npz"], cwd=ROOT
             )
             if done.returncode != 0:
                 print(done.stderr[-3000:], file=sys.stderr)

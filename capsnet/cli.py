@@ -1,0 +1,444 @@
+#!/usr/bin/env python
+"""capsnet command line: train, test, manipulate, predict, info and bench.
+
+The backend is chosen (``--backend`` or ``KERAS_BACKEND``) before Keras is
+imported, so every import of keras, capsnet's models or a backend plug-in
+happens inside a command.
+
+    KERAS_BACKEND=jax python cli.py train --dataset sample --epochs 1
+    python cli.py --backend torch test --weights result/trained_model.keras
+"""
+
+import functools
+import json
+import logging
+import math
+import os
+import platform
+import sys
+from pathlib import Path
+
+import click
+
+from capsnet import backends
+
+DATASETS = ("mnist", "fashion_mnist", "sample")
+PRECISIONS = ("float32", "fast", "mixed_bfloat16", "mixed_float16")
+
+
+class FiniteFloat(click.FloatRange):
+    """A FloatRange that also refuses NaN and infinity (which pass its bounds checks)."""
+
+    name = "finite float"
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
+
+
+BATCH_SIZES = click.IntRange(1, 65536)
+SEEDS = click.IntRange(0, 2**32 - 1)
+
+
+class InputError(click.ClickException):
+    """Printed as one line, 'Error: ...', with exit code 2."""
+
+    exit_code = 2
+
+
+def reports_input_errors(command):
+    """Turn the library's input errors into one-line CLI errors."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        from capsnet.errors import CapsNetInputError
+
+        try:
+            return command(*args, **kwargs)
+        except (CapsNetInputError, backends.BackendError) as error:
+            raise InputError(str(error)) from None
+
+    return wrapper
+
+
+def choose_backend(explicit):
+    """--backend, else KERAS_BACKEND, else the first installed backend."""
+    name = explicit or os.environ.get("KERAS_BACKEND")
+    if name is None:
+        found = backends.installed()
+        if not found:
+            raise InputError(
+                f"no backend installed; install one with: {backends.INSTALL_HINT.format(name='jax')}"
+            )
+        name = found[0]
+    try:
+        backends.select(name)
+    except backends.BackendError as error:
+        raise InputError(str(error)) from None
+    return name
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--backend",
+    metavar="[jax|torch|tensorflow]",
+    help="Keras backend (default: $KERAS_BACKEND, else the first installed).",
+)
+@click.pass_context
+def cli(ctx, backend):
+    """CapsNet with dynamic routing on JAX, PyTorch or TensorFlow."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    ctx.call_on_close(show_notes())
+    ctx.obj = {"backend": choose_backend(backend)}
+
+
+class _NoteHandler(logging.Handler):
+    def emit(self, record):
+        click.echo(f"note: {record.getMessage()}", err=True)
+
+
+def show_notes():
+    """Print the library's notes (conversions made for the user) as 'note: ...' on
+    stderr while a command runs; returns the function that stops it."""
+    log = logging.getLogger("capsnet")
+    handler, propagate = _NoteHandler(), log.propagate
+    log.addHandler(handler)
+    log.propagate = False  # shown once, not again by a root handler (absl's)
+
+    def stop():
+        log.removeHandler(handler)
+        log.propagate = propagate
+
+    return stop
+
+
+def data_options(command):
+    """--dataset, --data and --subset, shared by the commands that read data."""
+    command = click.option("--subset", type=click.IntRange(min=1), help="Use the first N training images.")(
+        command
+    )
+    command = click.option(
+        "--data",
+        type=click.Path(path_type=Path),
+        help="An .npz (x_train, y_train, x_test, y_test) or a folder of IDX files; no download.",
+    )(command)
+    return click.option(
+        "--dataset",
+        type=click.Choice(DATASETS),
+        default="mnist",
+        show_default=True,
+        help="Which dataset ('sample' is a bundled 5,000/1,000-image MNIST cut).",
+    )(command)
+
+
+def setup_backend(precision="float32", seed=None, fast_paths=True):
+    """Configure precision, seeds and fast paths; returns the plug-in."""
+    import keras
+
+    plugin = backends.setup("highest" if precision == "float32" else "fast", seed=seed, fast_paths=fast_paths)
+    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
+    return plugin
+
+
+def environment(plugin):
+    """Backend, versions and devices, for run.json and info."""
+    import keras
+    import numpy
+
+    import capsnet
+
+    return {
+        "backend": keras.backend.backend(),
+        "versions": {
+            "python": platform.python_version(),
+            "capsnet": capsnet.__version__,
+            "keras": keras.__version__,
+            "numpy": numpy.__version__,
+            **plugin.versions(),
+        },
+        "devices": plugin.devices(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "fast_paths": capsnet.fast_ops.registered(),
+    }
+
+
+@cli.command()
+@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.001, show_default=True)
+@click.option(
+    "--lr-decay",
+    type=FiniteFloat(0, 1, min_open=True),
+    default=0.9,
+    show_default=True,
+    help="Learning rate multiplier per epoch.",
+)
+@click.option(
+    "--lam-recon",
+    type=FiniteFloat(min=0),
+    default=0.392,
+    show_default=True,
+    help="Weight of the reconstruction loss (0 switches it off).",
+)
+@click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option(
+    "--shift-pixels",
+    type=click.IntRange(min=0),
+    default=2,
+    show_default=True,
+    help="Random shifts of up to this many pixels each way (0: none).",
+)
+@click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
+@click.option("--weights", type=click.Path(path_type=Path), help="Start from this .keras model.")
+@data_options
+@click.option("--seed", type=SEEDS, help="Seed for initialisation, shuffling and shifts.")
+@click.option(
+    "--precision",
+    type=click.Choice(PRECISIONS),
+    default="float32",
+    show_default=True,
+    help="float32 (no TF32), fast (TF32 allowed) or a mixed Keras dtype policy.",
+)
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
+@click.option(
+    "--distribute",
+    type=click.Choice(["none", "data-parallel"]),
+    default="none",
+    show_default=True,
+    help="data-parallel: split each batch over all devices (jax: keras.distribution; "
+    "tensorflow: tf.distribute).",
+)
+@click.option(
+    "--coordinator-address",
+    envvar="CAPSNET_COORDINATOR_ADDRESS",
+    help="Multi-host JAX: host:port of process 0 (also $CAPSNET_COORDINATOR_ADDRESS).",
+)
+@click.option(
+    "--num-processes",
+    type=click.IntRange(min=1),
+    envvar="CAPSNET_NUM_PROCESSES",
+    help="Multi-host JAX: number of processes (also $CAPSNET_NUM_PROCESSES).",
+)
+@click.option(
+    "--process-id",
+    type=click.IntRange(min=0),
+    envvar="CAPSNET_PROCESS_ID",
+    help="Multi-host JAX: this process's index (also $CAPSNET_PROCESS_ID).",
+)
+@click.pass_context
+@reports_input_errors
+def train(ctx, **options):
+    """Train a CapsNet; writes trained_model.keras, checkpoints, log.csv/png, run.json."""
+    from capsnet.commands.train import run
+
+    run(options, ctx.obj["backend"], setup_backend, environment)
+
+
+@cli.command()
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@data_options
+@click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
+@click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
+@reports_input_errors
+def test(weights, dataset, data, subset, batch_size, save_dir):
+    """Test accuracy and error; writes real_and_recon.png."""
+    from capsnet.commands.evaluate import test_model
+
+    setup_backend()
+    result = test_model(weights, dataset, data, batch_size, save_dir)
+    click.echo(
+        f"test accuracy {result['accuracy']:.2%} (error {result['error']:.2%}) on "
+        f"{result['images']} images; wrote {result['figure']}"
+    )
+
+
+@cli.command()
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@click.option(
+    "--digit", type=click.IntRange(min=0), default=5, show_default=True, help="Class to manipulate."
+)
+@data_options
+@click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
+@reports_input_errors
+def manipulate(weights, digit, dataset, data, subset, save_dir):
+    """Offset each of the 16 dimensions of one class capsule; writes manipulate-D.png."""
+    from capsnet.commands.evaluate import manipulate_latent
+
+    setup_backend()
+    click.echo(f"wrote {manipulate_latent(weights, digit, dataset, data, save_dir)}")
+
+
+@cli.command()
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--invert", is_flag=True, help="Invert dark-on-light images to MNIST's light-on-dark.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@reports_input_errors
+def predict(weights, inputs, invert, as_json):
+    """Classify image files (PNG/JPEG, any size) or .npy arrays."""
+    from capsnet.commands.evaluate import predict_files
+
+    setup_backend()
+    results = predict_files(weights, inputs, invert)
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+        return
+    for r in results:
+        lengths = " ".join(f"{v:.3f}" for v in r["lengths"])
+        click.echo(
+            f"{r['input']}: class {r['class']} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}"
+        )
+
+
+@cli.command()
+@click.option("--weights", type=click.Path(path_type=Path), help="Describe this .keras model.")
+@reports_input_errors
+def info(weights):
+    """Backend, versions, devices, model summary and parameter count."""
+    import capsnet
+    from capsnet.model_files import load_capsnet
+
+    env = environment(setup_backend())
+    click.echo(f"backend: {env['backend']}")
+    click.echo("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+    click.echo("devices: " + "; ".join(env["devices"]))
+    click.echo("fast paths: " + (", ".join(env["fast_paths"]) or "none"))
+    models = load_capsnet(weights) if weights else capsnet.build_capsnet()
+    models.train.summary(print_fn=lambda line, **_: click.echo(line))
+    click.echo(f"parameters: {models.train.count_params():,}")
+
+
+def bench_options(command):
+    """Options shared by bench and its per-backend worker."""
+    options = [
+        click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True),
+        click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True),
+        click.option(
+            "--steps",
+            type=click.IntRange(min=1),
+            default=10,
+            show_default=True,
+            help="Timed training and evaluation steps (the median is reported).",
+        ),
+        click.option(
+            "--warmup",
+            type=click.IntRange(min=1),
+            default=3,
+            show_default=True,
+            help="Untimed steps first (compilation happens here).",
+        ),
+        click.option(
+            "--images",
+            type=click.IntRange(min=0),
+            default=0,
+            show_default=True,
+            help="Also time one fit() epoch over this many images (60000: a full MNIST epoch).",
+        ),
+        click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True),
+        click.option(
+            "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
+        ),
+        click.option(
+            "--fast-paths/--no-fast-paths",
+            default=True,
+            show_default=True,
+            help="Use the backend plug-in's measured fast ops.",
+        ),
+        click.option(
+            "--data", type=click.Path(path_type=Path), help="Images to use (default: the bundled sample)."
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _worker_args(options):
+    args = []
+    for name, value in options.items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool) or value is None:
+            if value is not None:
+                args.append(flag if value else flag.replace("--", "--no-", 1))
+        else:
+            args += [flag, str(value)]
+    return args
+
+
+@cli.command()
+@click.option("--backends", "names", help="Comma-separated backends (default: all installed).")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("."),
+    show_default=True,
+    help="Folder for bench.json and bench.png.",
+)
+@bench_options
+@reports_input_errors
+def bench(names, out, **options):
+    """Training/evaluation speed per backend, each in its own process."""
+    from capsnet.commands import bench as benchmark
+
+    names = _bench_backends(names)
+    results = benchmark.run_all(names, _worker_args(options), out)
+    click.echo(benchmark.table(results))
+    failed = {name: r["error"] for name, r in results.items() if "error" in r}
+    figure = "" if len(failed) == len(results) else " and bench.png"
+    click.echo(f"wrote bench.json{figure} to {out}")
+    if failed:
+        raise click.ClickException(
+            "bench failed on " + "; ".join(f"{name} ({error})" for name, error in failed.items())
+        )
+
+
+def _bench_backends(requested):
+    """The backends to benchmark: --backends, else every installed one."""
+    installed = backends.installed()
+    names = [n.strip() for n in requested.split(",") if n.strip()] if requested else installed
+    for name in names:
+        if name not in backends.NAMES:
+            raise InputError(
+                f"unknown backend {name!r} in --backends; choose from {', '.join(backends.NAMES)}"
+            )
+        if name not in installed:
+            raise InputError(
+                f"backend {name!r} is not installed; "
+                f"install it with: {backends.INSTALL_HINT.format(name=name)}"
+            )
+    return names
+
+
+@cli.command("bench-worker", hidden=True)
+@bench_options
+@reports_input_errors
+def bench_worker(batch_size, routings, steps, warmup, images, precision, jit, fast_paths, data):
+    """One backend's measurements, printed as one JSON line."""
+    from capsnet.commands.bench import measure
+
+    plugin = setup_backend(precision, fast_paths=fast_paths)
+    result = measure(
+        plugin, batch_size, routings, steps, warmup, "auto" if jit is None else jit, images, data
+    )
+    env = environment(plugin)
+    result.update(
+        precision=precision,
+        jit="auto" if jit is None else jit,
+        batch_size=batch_size,
+        routings=routings,
+        fast_paths=env["fast_paths"],
+        versions=env["versions"],
+        devices=env["devices"],
+        machine=env["machine"],
+    )
+    click.echo(json.dumps(result))
+
+
+def main():
+    cli(prog_name="capsnet")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""The installed distribution claims one top-level name, `capsnet`."""
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("pyproject.toml", "README.md", "cli.py", "capsnet", "backends")
+
+
+def test_wheel_installs_only_the_capsnet_package(tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, project / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, project / name)
+    build = "import sys, setuptools.build_meta as b; print(b.build_wheel(sys.argv[1]))"
+    done = subprocess.run(
+        [sys.executable, "-c", build, str(tmp_path)], cwd=project, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    wheel = tmp_path / done.stdout.strip().splitlines()[-1]
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        entry_points = archive.read(next(n for n in names if n.endswith("entry_points.txt"))).decode()
+    top_level = {name.split("/")[0] for name in names if not name.split("/")[0].endswith(".dist-info")}
+    assert top_level == {"capsnet"}
+    for module in (
+        "capsnet/cli.py",
+        "capsnet/__main__.py",
+        "capsnet/backends/__init__.py",
+        "capsnet/backends/torch_plugin.py",
+        "capsnet/sample_data/mnist_sample.npz",
+    ):
+        assert module in names, module
+    assert "capsnet = capsnet.cli:main" in entry_points
