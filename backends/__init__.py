@@ -1,20 +1,15 @@
 """Per-backend plug-ins: everything that differs between JAX, PyTorch and TensorFlow.
 
-`select(name)` must run before Keras is first imported; `active()` returns the
-plug-in of the backend Keras is using. Each plug-in module offers the same
-small interface:
-
-    versions() -> dict        devices() -> list[str]
-    set_precision(mode)       mode: "highest" (no TF32) or "fast"
-    seed(n)                   sync()           peak_memory() -> int | None
-    gradients(fn, tensors)    value and numpy gradients of a scalar function
-    install_fast_paths()      register measured faster ops in capsnet.fast_ops
-    data_parallel(cluster)    -> (scope to build the model in, replicas)
+Installed as `capsnet.backends`. `select(name)` must run before Keras is first
+imported; `setup(precision, seed)` then configures the backend Keras uses, in
+one place for every command, and returns its plug-in (`active()`). Each
+plug-in module implements `capsnet.backends.plugin.Plugin`.
 """
 
 import importlib
 import importlib.util
 import os
+import platform
 import sys
 
 NAMES = ("jax", "torch", "tensorflow")
@@ -24,6 +19,14 @@ _PLUGINS = {
     "tensorflow": "capsnet.backends.tensorflow_plugin",
 }
 INSTALL_HINT = "pip install 'capsnet[{name}]'"
+
+# The one vocabulary for numeric precision, used by the CLI, setup() and run.json.
+PRECISIONS = {
+    "float32": "float32 everywhere; TF32 off (true float32 matmuls and convolutions on GPUs)",
+    "fast": "float32 variables and activations; GPUs may run matmuls and convolutions in TF32",
+    "mixed_bfloat16": "Keras policy mixed_bfloat16 (bfloat16 compute, float32 variables); TF32 off",
+    "mixed_float16": "Keras policy mixed_float16 (float16 compute with loss scaling); TF32 off",
+}
 
 
 class BackendError(Exception):
@@ -60,12 +63,50 @@ def active():
     return importlib.import_module(_PLUGINS[keras.backend.backend()])
 
 
-def setup(precision="highest", seed=None, fast_paths=True):
-    """Configure the active backend in one call; returns its plug-in."""
+def setup(precision="float32", seed=None, fast_paths=True):
+    """Configure the active backend in one call; returns its plug-in.
+
+    Args:
+        precision: one of `PRECISIONS`. Only "fast" allows TF32; the mixed
+            policies change the dtype of layer computations, never the
+            precision of the float32 matmuls that remain.
+        seed: seeds Python, NumPy and the backend (`keras.utils.set_random_seed`).
+        fast_paths: register the plug-in's measured fast ops (`capsnet.fast_ops`).
+    """
+    import keras
+
+    if precision not in PRECISIONS:
+        raise BackendError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     plugin = active()
-    plugin.set_precision(precision)
+    plugin.allow_tf32(precision == "fast")
+    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
     if seed is not None:
-        plugin.seed(seed)
+        keras.utils.set_random_seed(seed)
     if fast_paths:
         plugin.install_fast_paths()
     return plugin
+
+
+def environment(plugin, precision="float32"):
+    """Backend, versions, devices, precision and fast paths: for run.json, bench and info."""
+    import keras
+    import numpy
+
+    import capsnet
+    from capsnet import fast_ops
+
+    return {
+        "backend": keras.backend.backend(),
+        "versions": {
+            "python": platform.python_version(),
+            "capsnet": capsnet.__version__,
+            "keras": keras.__version__,
+            "numpy": numpy.__version__,
+            **plugin.versions(),
+        },
+        "devices": plugin.devices(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
+        "precision": precision,
+        "tf32": precision == "fast",
+        "fast_paths": fast_ops.registered(),
+    }

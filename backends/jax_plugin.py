@@ -1,4 +1,4 @@
-"""JAX: precision, devices, seeds, timing sync, gradients and fast paths."""
+"""JAX: TF32, devices, timing sync, gradients and fast paths."""
 
 import jax
 import numpy as np
@@ -21,15 +21,9 @@ def on_gpu():
     return jax.default_backend() == "gpu"
 
 
-def set_precision(mode):
+def allow_tf32(allowed):
     # "highest" is true float32 matmuls/convs: no TF32 or bf16 passes on GPUs.
-    jax.config.update("jax_default_matmul_precision", "highest" if mode == "highest" else None)
-
-
-def seed(n):
-    import keras
-
-    keras.utils.set_random_seed(n)
+    jax.config.update("jax_default_matmul_precision", None if allowed else "highest")
 
 
 def sync():

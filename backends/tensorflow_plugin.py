@@ -1,4 +1,4 @@
-"""TensorFlow: precision, devices, seeds, timing sync, gradients and fast paths."""
+"""TensorFlow: TF32, devices, timing sync, gradients and fast paths."""
 
 import numpy as np
 import tensorflow as tf
@@ -18,14 +18,8 @@ def on_gpu():
     return bool(tf.config.list_physical_devices("GPU"))
 
 
-def set_precision(mode):
-    tf.config.experimental.enable_tensor_float_32_execution(mode != "highest")
-
-
-def seed(n):
-    import keras
-
-    keras.utils.set_random_seed(n)
+def allow_tf32(allowed):
+    tf.config.experimental.enable_tensor_float_32_execution(allowed)
 
 
 def sync():

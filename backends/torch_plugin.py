@@ -1,4 +1,4 @@
-"""PyTorch: precision, devices, seeds, timing sync, gradients and fast paths."""
+"""PyTorch: TF32, devices, timing sync, gradients and fast paths."""
 
 import numpy as np
 import torch
@@ -21,17 +21,10 @@ def on_gpu():
     return torch.cuda.is_available()
 
 
-def set_precision(mode):
-    fast = mode != "highest"
-    torch.backends.cuda.matmul.allow_tf32 = fast
-    torch.backends.cudnn.allow_tf32 = fast
-    torch.set_float32_matmul_precision("high" if fast else "highest")
-
-
-def seed(n):
-    import keras
-
-    keras.utils.set_random_seed(n)
+def allow_tf32(allowed):
+    torch.backends.cuda.matmul.allow_tf32 = allowed
+    torch.backends.cudnn.allow_tf32 = allowed
+    torch.set_float32_matmul_precision("high" if allowed else "highest")
 
 
 def sync():
@@ -47,9 +40,10 @@ def peak_memory():
 
 def gradients(fn, tensors):
     """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
-    from keras.src.backend.torch.core import get_device
+    import keras
 
-    leaves = [torch.tensor(np.asarray(t), device=get_device(), requires_grad=True) for t in tensors]
+    # convert_to_tensor puts each on Keras's device; detach() makes it a leaf.
+    leaves = [keras.ops.convert_to_tensor(np.asarray(t)).detach().requires_grad_(True) for t in tensors]
     value = fn(*leaves)
     grads = torch.autograd.grad(value, leaves)
     return float(value.detach().cpu()), [g.detach().cpu().numpy() for g in grads]

@@ -5,8 +5,13 @@ The backend is chosen (``--backend`` or ``KERAS_BACKEND``) before Keras is
 imported, so every import of keras, capsnet's models or a backend plug-in
 happens inside a command.
 
-    KERAS_BACKEND=jax python cli.py train --dataset sample --epochs 1
-    python cli.py --backend torch test --weights result/trained_model.keras
+    KERAS_BACKEND=jax capsnet train --dataset sample --epochs 1
+    capsnet --backend torch test --weights result/trained_model.keras
+
+(`python cli.py ...` in a checkout and `python -m capsnet ...` are the same.)
+This module only parses: each command builds its typed config
+(`capsnet.commands.configs`) and hands it to `capsnet.commands.*`, where the
+backend is set up (`capsnet.backends.setup`).
 """
 
 import functools
@@ -14,16 +19,24 @@ import json
 import logging
 import math
 import os
-import platform
 import sys
 from pathlib import Path
 
 import click
 
 from capsnet import backends
+from capsnet.commands.configs import (
+    BenchConfig,
+    EvaluateConfig,
+    ManipulateConfig,
+    PredictConfig,
+    TrainConfig,
+)
 
 DATASETS = ("mnist", "fashion_mnist", "sample")
-PRECISIONS = ("float32", "fast", "mixed_bfloat16", "mixed_float16")
+PRECISION_HELP = "; ".join(f"{name}: {what}" for name, what in backends.PRECISIONS.items())
+# Architecture options that a saved model (--weights, --resume) already fixes.
+FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
 
 
 class FiniteFloat(click.FloatRange):
@@ -114,54 +127,26 @@ def show_notes():
     return stop
 
 
-def data_options(command):
-    """--dataset, --data and --subset, shared by the commands that read data."""
-    command = click.option("--subset", type=click.IntRange(min=1), help="Use the first N training images.")(
-        command
-    )
-    command = click.option(
-        "--data",
-        type=click.Path(path_type=Path),
-        help="An .npz (x_train, y_train, x_test, y_test) or a folder of IDX files; no download.",
-    )(command)
-    return click.option(
-        "--dataset",
-        type=click.Choice(DATASETS),
-        default="mnist",
-        show_default=True,
-        help="Which dataset ('sample' is a bundled 5,000/1,000-image MNIST cut).",
-    )(command)
+def data_options(subset_help=None):
+    """--dataset and --data (and --subset, described by `subset_help`) for the commands that read data."""
 
+    def decorate(command):
+        if subset_help:
+            command = click.option("--subset", type=click.IntRange(min=1), help=subset_help)(command)
+        command = click.option(
+            "--data",
+            type=click.Path(path_type=Path),
+            help="An .npz (x_train, y_train, x_test, y_test) or a folder of IDX files; no download.",
+        )(command)
+        return click.option(
+            "--dataset",
+            type=click.Choice(DATASETS),
+            default="mnist",
+            show_default=True,
+            help="Which dataset ('sample' is a bundled 5,000/1,000-image MNIST cut).",
+        )(command)
 
-def setup_backend(precision="float32", seed=None, fast_paths=True):
-    """Configure precision, seeds and fast paths; returns the plug-in."""
-    import keras
-
-    plugin = backends.setup("highest" if precision == "float32" else "fast", seed=seed, fast_paths=fast_paths)
-    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
-    return plugin
-
-
-def environment(plugin):
-    """Backend, versions and devices, for run.json and info."""
-    import keras
-    import numpy
-
-    import capsnet
-
-    return {
-        "backend": keras.backend.backend(),
-        "versions": {
-            "python": platform.python_version(),
-            "capsnet": capsnet.__version__,
-            "keras": keras.__version__,
-            "numpy": numpy.__version__,
-            **plugin.versions(),
-        },
-        "devices": plugin.devices(),
-        "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
-        "fast_paths": capsnet.fast_ops.registered(),
-    }
+    return decorate
 
 
 @cli.command()
@@ -192,14 +177,14 @@ def environment(plugin):
 )
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @click.option("--weights", type=click.Path(path_type=Path), help="Start from this .keras model.")
-@data_options
+@data_options("Use the first N training images.")
 @click.option("--seed", type=SEEDS, help="Seed for initialisation, shuffling and shifts.")
 @click.option(
     "--precision",
-    type=click.Choice(PRECISIONS),
+    type=click.Choice(list(backends.PRECISIONS)),
     default="float32",
     show_default=True,
-    help="float32 (no TF32), fast (TF32 allowed) or a mixed Keras dtype policy.",
+    help=PRECISION_HELP,
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
 @click.option(
@@ -233,21 +218,35 @@ def train(ctx, **options):
     """Train a CapsNet; writes trained_model.keras, checkpoints, log.csv/png, run.json."""
     from capsnet.commands.train import run
 
-    run(options, ctx.obj["backend"], setup_backend, environment)
+    if options["weights"] or options["resume"]:
+        given = [name for name in FIXED_BY_SAVED_MODEL if _given(ctx, name)]
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            source = "--resume" if options["resume"] else "--weights"
+            raise InputError(
+                f"{flags} cannot change a saved model: with {source} the model's own value is used; "
+                f"leave {flags} out, or train a new model without {source}"
+            )
+    run(TrainConfig(**options))
+
+
+def _given(ctx, name):
+    """Whether the user set option `name` (on the command line or through its environment variable)."""
+    source = ctx.get_parameter_source(name)
+    return source in (click.core.ParameterSource.COMMANDLINE, click.core.ParameterSource.ENVIRONMENT)
 
 
 @cli.command()
 @click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
-@data_options
+@data_options("Evaluate on the first N test images.")
 @click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @reports_input_errors
-def test(weights, dataset, data, subset, batch_size, save_dir):
+def test(**options):
     """Test accuracy and error; writes real_and_recon.png."""
     from capsnet.commands.evaluate import test_model
 
-    setup_backend()
-    result = test_model(weights, dataset, data, batch_size, save_dir)
+    result = test_model(EvaluateConfig(**options))
     click.echo(
         f"test accuracy {result['accuracy']:.2%} (error {result['error']:.2%}) on "
         f"{result['images']} images; wrote {result['figure']}"
@@ -259,15 +258,14 @@ def test(weights, dataset, data, subset, batch_size, save_dir):
 @click.option(
     "--digit", type=click.IntRange(min=0), default=5, show_default=True, help="Class to manipulate."
 )
-@data_options
+@data_options()
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @reports_input_errors
-def manipulate(weights, digit, dataset, data, subset, save_dir):
+def manipulate(**options):
     """Offset each of the 16 dimensions of one class capsule; writes manipulate-D.png."""
     from capsnet.commands.evaluate import manipulate_latent
 
-    setup_backend()
-    click.echo(f"wrote {manipulate_latent(weights, digit, dataset, data, save_dir)}")
+    click.echo(f"wrote {manipulate_latent(ManipulateConfig(**options))}")
 
 
 @cli.command()
@@ -280,10 +278,9 @@ def predict(weights, inputs, invert, as_json):
     """Classify image files (PNG/JPEG, any size) or .npy arrays."""
     from capsnet.commands.evaluate import predict_files
 
-    setup_backend()
-    results = predict_files(weights, inputs, invert)
+    results = predict_files(PredictConfig(weights, tuple(inputs), invert))
     if as_json:
-        click.echo(json.dumps(results, indent=2))
+        click.echo(json.dumps(results, indent=2, allow_nan=False))
         return
     for r in results:
         lengths = " ".join(f"{v:.3f}" for v in r["lengths"])
@@ -300,10 +297,11 @@ def info(weights):
     import capsnet
     from capsnet.model_files import load_capsnet
 
-    env = environment(setup_backend())
+    env = backends.environment(backends.setup())
     click.echo(f"backend: {env['backend']}")
     click.echo("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     click.echo("devices: " + "; ".join(env["devices"]))
+    click.echo(f"precision: {env['precision']} (TF32 {'on' if env['tf32'] else 'off'}; --precision on train)")
     click.echo("fast paths: " + (", ".join(env["fast_paths"]) or "none"))
     models = load_capsnet(weights) if weights else capsnet.build_capsnet()
     models.train.summary(print_fn=lambda line, **_: click.echo(line))
@@ -336,7 +334,13 @@ def bench_options(command):
             show_default=True,
             help="Also time one fit() epoch over this many images (60000: a full MNIST epoch).",
         ),
-        click.option("--precision", type=click.Choice(PRECISIONS), default="float32", show_default=True),
+        click.option(
+            "--precision",
+            type=click.Choice(list(backends.PRECISIONS)),
+            default="float32",
+            show_default=True,
+            help=PRECISION_HELP,
+        ),
         click.option(
             "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
         ),
@@ -414,26 +418,11 @@ def _bench_backends(requested):
 @cli.command("bench-worker", hidden=True)
 @bench_options
 @reports_input_errors
-def bench_worker(batch_size, routings, steps, warmup, images, precision, jit, fast_paths, data):
+def bench_worker(**options):
     """One backend's measurements, printed as one JSON line."""
-    from capsnet.commands.bench import measure
+    from capsnet.commands.bench import worker
 
-    plugin = setup_backend(precision, fast_paths=fast_paths)
-    result = measure(
-        plugin, batch_size, routings, steps, warmup, "auto" if jit is None else jit, images, data
-    )
-    env = environment(plugin)
-    result.update(
-        precision=precision,
-        jit="auto" if jit is None else jit,
-        batch_size=batch_size,
-        routings=routings,
-        fast_paths=env["fast_paths"],
-        versions=env["versions"],
-        devices=env["devices"],
-        machine=env["machine"],
-    )
-    click.echo(json.dumps(result))
+    click.echo(json.dumps(worker(BenchConfig(**options))))
 
 
 def main():

@@ -31,7 +31,7 @@ class Dataset(NamedTuple):
     y_test: np.ndarray
 
     @property
-    def n_class(self):
+    def num_classes(self):
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
     @property
@@ -64,9 +64,9 @@ def load(name="mnist", path=None, subset=None):
     return data
 
 
-def one_hot(labels, n_class):
-    """`(n,)` integer labels -> `(n, n_class)` float32."""
-    return np.eye(n_class, dtype="float32")[labels]
+def one_hot(labels, num_classes):
+    """`(n,)` integer labels -> `(n, num_classes)` float32."""
+    return np.eye(num_classes, dtype="float32")[labels]
 
 
 def _download(name):

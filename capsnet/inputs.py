@@ -97,11 +97,11 @@ def image_batch(x, what):
     return x
 
 
-def class_labels(y, what, n_class=None):
+def class_labels(y, what, num_classes=None):
     """Labels as `(n,)` int64 class indices.
 
     Accepted: `(n,)` integers (or integral floats), `(n, 1)` (flattened),
-    and `(n, k)` one-hot rows (exactly one 1 per row, k > 1). With `n_class`,
+    and `(n, k)` one-hot rows (exactly one 1 per row, k > 1). With `num_classes`,
     every label must be below it.
     """
     y = np.asarray(y)
@@ -124,9 +124,9 @@ def class_labels(y, what, n_class=None):
         raise CapsNetInputError(f"{what} has dtype {y.dtype}; class labels must be integers 0, 1, 2, ...")
     if y.size and y.min() < 0:
         raise CapsNetInputError(f"{what} has negative labels (min {y.min()}); classes are numbered from 0")
-    if n_class is not None and y.size and y.max() >= n_class:
+    if num_classes is not None and y.size and y.max() >= num_classes:
         raise CapsNetInputError(
-            f"{what} has label {y.max()} but the model knows only classes 0..{n_class - 1}; "
+            f"{what} has label {y.max()} but the model knows only classes 0..{num_classes - 1}; "
             f"use data with the model's classes, or train a model on this data"
         )
     return y.astype("int64")

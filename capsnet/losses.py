@@ -21,8 +21,8 @@ def margin_loss(y_true, y_pred):
     under tf.distribute, which a pre-averaged scalar would skip).
 
     Args:
-        y_true: `(batch, n_class)` one-hot labels T.
-        y_pred: `(batch, n_class)` capsule lengths |v|.
+        y_true: `(batch, num_classes)` one-hot labels T.
+        y_pred: `(batch, num_classes)` capsule lengths |v|.
 
     Returns:
         `(batch,)` float32.

@@ -1,6 +1,7 @@
 """Assemble the CapsNet of Sabour et al. (2017) from the capsnet layers."""
 
 import math
+import warnings
 from typing import NamedTuple, Optional
 
 import keras
@@ -25,7 +26,7 @@ class CapsNetModels(NamedTuple):
         reconstruction loss.
     evaluate: `image -> [lengths, reconstruction]`, masked by the longest capsule.
     manipulate: `[image, one_hot_label, noise] -> reconstruction`, where
-        `noise` `(batch, n_class, dim)` is added to the class capsules first.
+        `noise` `(batch, num_classes, dim)` is added to the class capsules first.
         None without a decoder.
     """
 
@@ -34,20 +35,43 @@ class CapsNetModels(NamedTuple):
     manipulate: Optional[keras.Model]
 
 
+# 0.1.0 argument names of build_capsnet -> today's (one scheme: num_* counts, dim_* sizes).
+_OLD_NAMES = {
+    "n_class": "num_classes",
+    "primary_channels": "num_primary_channels",
+    "primary_dim": "dim_primary_capsule",
+    "digit_dim": "dim_class_capsule",
+}
+
+
+def _renamed_arguments(deprecated):
+    unknown = sorted(set(deprecated) - set(_OLD_NAMES))
+    if unknown:
+        raise TypeError(f"build_capsnet() got unexpected keyword arguments: {', '.join(unknown)}")
+    for old in deprecated:
+        warnings.warn(
+            f"build_capsnet({old}=...) is deprecated; use {_OLD_NAMES[old]}=...",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return {_OLD_NAMES[old]: value for old, value in deprecated.items()}
+
+
 def build_capsnet(
     input_shape=(28, 28, 1),
-    n_class=10,
+    num_classes=10,
     routings=3,
     shift_pixels=2,
     lam_recon=losses.LAM_RECON,
     conv_filters=256,
     kernel_size=9,
-    primary_channels=32,
-    primary_dim=8,
-    digit_dim=16,
+    num_primary_channels=32,
+    dim_primary_capsule=8,
+    dim_class_capsule=16,
     decoder=True,
     seed=None,
     digit_initializer=None,
+    **deprecated,
 ):
     """Build the training, evaluation and manipulation models.
 
@@ -56,22 +80,29 @@ def build_capsnet(
 
     Args:
         input_shape: `(height, width, channels)` of the images.
-        n_class: number of classes (output capsules).
+        num_classes: number of classes (output capsules).
         routings: routing iterations (>= 1).
         shift_pixels: random shift of up to this many pixels in training.
         lam_recon: weight of the reconstruction loss (0 to switch it off).
         conv_filters, kernel_size: the first convolution (256 filters 9x9).
-        primary_channels, primary_dim: PrimaryCaps (32 types of 8D).
-        digit_dim: dimensions of the class capsules (16).
+        num_primary_channels, dim_primary_capsule: PrimaryCaps (32 types of 8D).
+        dim_class_capsule: dimensions of the class capsules (16).
         decoder: build the reconstruction decoder.
         seed: seed for the random shifts.
         digit_initializer: initializer of DigitCaps' W (default: CapsuleLayer's).
+        **deprecated: the 0.1.0 names `n_class`, `primary_channels`,
+            `primary_dim` and `digit_dim` (with a DeprecationWarning).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
     """
+    renamed = _renamed_arguments(deprecated)
+    num_classes = renamed.get("num_classes", num_classes)
+    num_primary_channels = renamed.get("num_primary_channels", num_primary_channels)
+    dim_primary_capsule = renamed.get("dim_primary_capsule", dim_primary_capsule)
+    dim_class_capsule = renamed.get("dim_class_capsule", dim_class_capsule)
     input_shape = _check_input_shape(input_shape)
-    validation.positive_int("n_class", n_class)
+    validation.positive_int("num_classes", num_classes)
     validation.positive_int("routings", routings)
     validation.positive_int("conv_filters", conv_filters)
     validation.positive_int("kernel_size", kernel_size)
@@ -80,10 +111,14 @@ def build_capsnet(
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
     conv1 = keras.layers.Conv2D(conv_filters, kernel_size, activation="relu", padding="valid", name="conv1")
     primary = PrimaryCapsule(
-        primary_channels, primary_dim, kernel_size=kernel_size, strides=2, name="primarycaps"
+        num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
     digits = CapsuleLayer(
-        n_class, digit_dim, routings=routings, kernel_initializer=digit_initializer, name="digitcaps"
+        num_classes,
+        dim_class_capsule,
+        routings=routings,
+        kernel_initializer=digit_initializer,
+        name="digitcaps",
     )
     length = Length(name="length")
 
@@ -95,7 +130,7 @@ def build_capsnet(
 
     decoder_net = keras.Sequential(
         [
-            keras.Input((n_class * digit_dim,)),
+            keras.Input((num_classes * dim_class_capsule,)),
             keras.layers.Dense(512, activation="relu"),
             keras.layers.Dense(1024, activation="relu"),
             keras.layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
@@ -103,7 +138,7 @@ def build_capsnet(
         ],
         name="decoder",
     )
-    labels = keras.Input((n_class,), name="label")
+    labels = keras.Input((num_classes,), name="label")
     reconstruction = decoder_net(Mask(name="mask_by_label")([capsules, labels]))
     reconstruction = ReconstructionLoss(lam_recon, name="reconstruction")([shifted, reconstruction])
     train = keras.Model([images, labels], [length(capsules), reconstruction], name="capsnet_train")

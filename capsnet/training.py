@@ -11,11 +11,11 @@ Files written into `save_dir`:
     log.csv            one row per epoch (appended to on --resume)
 """
 
-import io
 import json
 import math
 import signal
 import time
+import warnings
 import zipfile
 from pathlib import Path
 
@@ -57,44 +57,28 @@ def load_for_resume(path):
     Keras records the optimizer's backend-specific class (a torch-trained file
     names `keras.src.backend.torch.optimizers.torch_adam.Adam`), which then
     fails to train under TensorFlow. So the model is loaded uncompiled, a
-    fresh Adam is built on this backend, and the saved optimizer variables
-    (iterations, learning rate, moments: one layout on every backend) are
-    copied into it.
+    fresh Adam is built on this backend, and `Model.load_weights` reads the
+    file's weights and optimizer variables (iterations, learning rate,
+    moments: one layout on every backend) into it.
     """
     models = load_capsnet(path)
     compile_for_training(models.train)
-    optimizer = models.train.optimizer
-    optimizer.build(models.train.trainable_variables)
-    saved = _saved_optimizer_variables(path)
-    shapes_match = len(saved) == len(optimizer.variables) and all(
-        tuple(v.shape) == s.shape for v, s in zip(optimizer.variables, saved, strict=False)
-    )
-    if not shapes_match:
+    models.train.optimizer.build(models.train.trainable_variables)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        models.train.load_weights(path)
+    skipped = [str(w.message) for w in caught if "Skipping variable loading for optimizer" in str(w.message)]
+    if skipped:
         raise CapsNetInputError(
-            f"{path} holds optimizer state that does not fit Adam for this model "
-            f"({len(saved)} saved variables, {len(optimizer.variables)} expected); start again "
+            f"{path} holds optimizer state that does not fit Adam for this model; start again "
             f"without --resume, or continue from its weights with --weights"
         )
-    for variable, value in zip(optimizer.variables, saved, strict=True):
-        variable.assign(value)
     return models
 
 
-def _saved_optimizer_variables(path):
-    import h5py
-
-    with zipfile.ZipFile(path) as archive:
-        weights = io.BytesIO(archive.read("model.weights.h5"))
-    with h5py.File(weights, "r") as h5:
-        if "optimizer" not in h5:
-            return []
-        group = h5["optimizer"]["vars"]
-        return [group[key][()] for key in sorted(group, key=int)]
-
-
-def inputs_and_targets(x, labels, n_class):
+def inputs_and_targets(x, labels, num_classes):
     """Keras fit arrays for the training model: `[x, y]` and `[y, x]`."""
-    y = one_hot(labels, n_class)
+    y = one_hot(labels, num_classes)
     return [x, y], [y, x]
 
 
@@ -291,7 +275,7 @@ def fit(
     batch_size,
     lr,
     lr_decay,
-    n_class,
+    num_classes,
     epoch_times,
     initial_epoch=0,
     best_val_accuracy=None,
@@ -308,8 +292,8 @@ def fit(
     """
     save_dir = Path(save_dir)
     save_dir.mkdir(parents=True, exist_ok=True)
-    x, y = inputs_and_targets(data.x_train, data.y_train, n_class)
-    validation = inputs_and_targets(data.x_test, data.y_test, n_class)
+    x, y = inputs_and_targets(data.x_train, data.y_train, num_classes)
+    validation = inputs_and_targets(data.x_test, data.y_test, num_classes)
     stop = GracefulStop()
     callbacks = [
         stop,

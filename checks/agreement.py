@@ -63,7 +63,7 @@ def worker(weights_file, out_file):
     import capsnet
     from capsnet import backends
 
-    plugin = backends.setup("highest", seed=0)
+    plugin = backends.setup("float32", seed=0)
     data = batches()
     results = {}
     if not Path(weights_file).exists():

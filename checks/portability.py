@@ -40,7 +40,7 @@ def predict_worker(out_file, *model_files):
     from capsnet.data import load
     from capsnet.model_files import load_capsnet
 
-    backends.setup("highest")
+    backends.setup("float32")
     x_test = load("sample").x_test
     results = {
         Path(f).parent.name: load_capsnet(f).evaluate.predict(x_test, verbose=0)[0] for f in model_files
@@ -55,7 +55,7 @@ def optimizer_worker(model_file):
     from capsnet import backends
     from capsnet.training import load_for_resume
 
-    backends.setup("highest")
+    backends.setup("float32")
     optimizer = load_for_resume(model_file).train.optimizer
     moments = sum(float(np.abs(ops.convert_to_numpy(v)).sum()) for v in optimizer.variables[2:])
     print(json.dumps({"iterations": int(optimizer.iterations), "moments_abs_sum": moments}))

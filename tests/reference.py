@@ -78,7 +78,7 @@ def shift(image, down, right):
 # Layout conventions (not mathematics, so they must match the model's
 # storage): images and feature maps are (height, width, channels); conv
 # kernels are (k, k, in, out); the PrimaryCaps feature map (6, 6, 256) is read
-# as capsules in row-major order (y, x, channel), each run of `primary_dim`
+# as capsules in row-major order (y, x, channel), each run of `dim_primary_capsule`
 # consecutive channels being one capsule; Dense kernels are (in, out).
 
 
@@ -120,18 +120,18 @@ def sigmoid(x):
     return 1 / (1 + np.exp(-x))
 
 
-def capsnet(images, T, weights, routings=3, primary_dim=8):
+def capsnet(images, T, weights, routings=3, dim_primary_capsule=8):
     """Forward pass and loss of the paper's CapsNet, decoder masked by T.
 
     Args:
         images: (batch, h, w, c) in [0, 1].
-        T: (batch, n_class) one-hot labels.
+        T: (batch, num_classes) one-hot labels.
         weights: dict of float arrays: conv1_kernel, conv1_bias, primary_kernel,
             primary_bias, W, and dense{1,2,3}_{kernel,bias}.
 
     Returns:
-        dict with primary (batch, n_in, primary_dim), digit (batch, n_class,
-        16), lengths (batch, n_class), reconstruction (like images) and loss:
+        dict with primary (batch, n_in, dim_primary_capsule), digit (batch, num_classes,
+        16), lengths (batch, num_classes), reconstruction (like images) and loss:
         mean over the batch of margin loss + 0.0005 x sum of squared errors.
     """
     w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
@@ -139,7 +139,7 @@ def capsnet(images, T, weights, routings=3, primary_dim=8):
     batch = x.shape[0]
     conv1 = relu(conv2d(x, w["conv1_kernel"], w["conv1_bias"], 1))
     features = conv2d(conv1, w["primary_kernel"], w["primary_bias"], 2)
-    primary = squash(features.reshape(batch, -1, primary_dim))
+    primary = squash(features.reshape(batch, -1, dim_primary_capsule))
     return {"primary": primary, **from_primary_capsules(primary, x, T, w, routings)}
 
 

@@ -135,8 +135,6 @@ def test_train_from_weights_and_other_options(tmp_path, trained_dir, tiny_npz):
         trained_dir / "trained_model.keras",
         "--subset",
         "16",
-        "--shift-pixels",
-        "0",
         "--lr",
         "0.0005",
         "--save-dir",

@@ -84,7 +84,7 @@ def test_model_for_another_input_shape(tmp_path, tiny_npz):
     import capsnet
 
     path = tmp_path / "colour.keras"
-    capsnet.build_capsnet(input_shape=(32, 32, 3), n_class=5).train.save(path)
+    capsnet.build_capsnet(input_shape=(32, 32, 3), num_classes=5).train.save(path)
     assert_input_error(invoke("test", "--weights", path, "--data", tiny_npz), "(32, 32, 3)", "(28, 28, 1)")
     assert_input_error(
         invoke("train", "--weights", path, "--data", tiny_npz, "--save-dir", tmp_path / "r"), "(32, 32, 3)"

@@ -30,7 +30,7 @@ def test_idx_folder(tmp_path, rng, compress):
     loaded = data.load(path=tmp_path)
     np.testing.assert_allclose(loaded.x_train[..., 0], arrays["x_train"] / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(loaded.y_test, arrays["y_test"])
-    assert loaded.input_shape == (28, 28, 1) and loaded.n_class == 3
+    assert loaded.input_shape == (28, 28, 1) and loaded.num_classes == 3
 
 
 def test_bad_idx_file(tmp_path):

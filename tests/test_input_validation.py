@@ -29,7 +29,7 @@ def test_column_labels_are_class_labels_not_one_hot(tmp_path, digits):
     x, y = digits
     loaded = data.load(path=write_npz(tmp_path / "d.npz", x, y[:, None]))
     np.testing.assert_array_equal(loaded.y_train, y)
-    assert loaded.n_class == 3
+    assert loaded.num_classes == 3
 
 
 def test_one_hot_labels_accepted_and_bad_one_hot_refused(tmp_path, digits):

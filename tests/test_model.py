@@ -43,7 +43,7 @@ def test_last_partial_batch(capsnet_models, images):
 
 
 def test_colour_five_class_variant(rng):
-    models = capsnet.build_capsnet(input_shape=(32, 32, 3), n_class=5, routings=2)
+    models = capsnet.build_capsnet(input_shape=(32, 32, 3), num_classes=5, routings=2)
     x = rng.random((3, 32, 32, 3), dtype=np.float32)
     y = np.eye(5, dtype="float32")[[0, 4, 2]]
     lengths, recon = models.train([x, y])
@@ -107,3 +107,16 @@ def test_a_few_steps_on_real_digits_start_learning(digit_initializer, fast_paths
         models.train.train_on_batch([x, y], [y, x])
     lengths, _ = models.evaluate(x)
     assert float(ops.mean(capsnet.margin_loss(y, lengths))) < 0.6
+
+
+def test_old_argument_names_still_work_with_a_warning():
+    with pytest.warns(DeprecationWarning, match="num_classes"):
+        models = capsnet.build_capsnet(n_class=3, digit_dim=4, decoder=False)
+    assert tuple(models.evaluate.outputs[0].shape) == (None, 3)
+    with pytest.raises(TypeError, match="colour"):
+        capsnet.build_capsnet(colour=True)
+
+
+def test_primary_capsule_reads_configs_saved_with_the_old_name():
+    layer = capsnet.PrimaryCapsule.from_config({"n_channels": 4, "dim_capsule": 8, "name": "p"})
+    assert layer.num_channels == 4

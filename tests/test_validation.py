@@ -27,7 +27,7 @@ def test_capsule_layer_dims(kwargs, name):
 def test_primary_capsule_dims():
     with pytest.raises(ValueError, match="dim_capsule=-8"):
         capsnet.PrimaryCapsule(32, -8)
-    with pytest.raises(ValueError, match="n_channels=0"):
+    with pytest.raises(ValueError, match="num_channels=0"):
         capsnet.PrimaryCapsule(0, 8)
 
 

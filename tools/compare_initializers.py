@@ -34,14 +34,14 @@ def run_one(data, name, seed, steps, batch_size, n_test):
     from capsnet.data import one_hot
     from capsnet.training import compile_for_training
 
-    backends.setup("highest", seed=seed)
+    backends.setup("float32", seed=seed)
     models = capsnet.build_capsnet(seed=seed, digit_initializer=INITIALIZERS[name](keras, seed))
     compile_for_training(models.train)
     order = np.random.default_rng(seed).permutation(len(data.x_train))[: steps * batch_size]
     started = time.perf_counter()
     for step in range(steps):
         index = order[step * batch_size : (step + 1) * batch_size]
-        x, y = data.x_train[index], one_hot(data.y_train[index], data.n_class)
+        x, y = data.x_train[index], one_hot(data.y_train[index], data.num_classes)
         models.train.train_on_batch([x, y], [y, x])
     seconds = time.perf_counter() - started
     lengths, _ = models.evaluate.predict(data.x_test[:n_test], batch_size=100, verbose=0)

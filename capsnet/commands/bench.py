@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
+from capsnet import backends, plots
 from capsnet import data as datasets
-from capsnet import plots
 from capsnet.atomic import atomic_write
 from capsnet.fresh_process import run_on_backend
 from capsnet.save_dir import check_writable
@@ -21,14 +21,35 @@ from capsnet.save_dir import check_writable
 MNIST_EPOCH = 60_000
 
 
-def measure(plugin, batch_size, routings, steps, warmup, jit, epoch_images, data_path):
-    """Time training and evaluation steps on the active backend; returns a dict."""
+def worker(config):
+    """Set the active backend up as `config` says, measure, and describe the run."""
+    plugin = backends.setup(config.precision, fast_paths=config.fast_paths)
+    result = measure(plugin, config)
+    env = backends.environment(plugin, config.precision)
+    result.update(
+        precision=config.precision,
+        jit="auto" if config.jit is None else config.jit,
+        batch_size=config.batch_size,
+        routings=config.routings,
+        fast_paths=env["fast_paths"],
+        versions=env["versions"],
+        devices=env["devices"],
+        machine=env["machine"],
+    )
+    return result
+
+
+def measure(plugin, config):
+    """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
     import keras
 
     from capsnet.model import build_capsnet
     from capsnet.training import compile_for_training, inputs_and_targets
 
-    sample = datasets.load("sample", data_path)
+    batch_size, routings, steps, warmup = config.batch_size, config.routings, config.steps, config.warmup
+    jit = "auto" if config.jit is None else config.jit
+    epoch_images = config.images
+    sample = datasets.load("sample", config.data)
     models = build_capsnet(sample.input_shape, 10, routings=routings)
     compile_for_training(models.train, jit_compile=jit)
     models.evaluate.compile(jit_compile=jit)

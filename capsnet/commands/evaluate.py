@@ -1,66 +1,73 @@
 """`capsnet test`, `manipulate` and `predict`: use a trained model."""
 
-from pathlib import Path
-
 import numpy as np
 
+from capsnet import backends, images, inputs, plots
 from capsnet import data as datasets
-from capsnet import images, inputs, plots
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import check_input_shape, load_capsnet
+from capsnet.save_dir import check_writable
 
 # The seed's latent walk: each dimension offset by -0.25..0.25 in steps of 0.05.
 OFFSETS = np.round(np.arange(-0.25, 0.2501, 0.05), 2)
 
 
-def _model_and_data(weights, dataset, data_path):
-    models = load_capsnet(weights)
-    data = datasets.load(dataset, data_path)
-    check_input_shape(models, data.input_shape, what=f"dataset {data_path or dataset}")
-    n_class = models.evaluate.outputs[0].shape[-1]
-    inputs.class_labels(data.y_test, f"dataset {data_path or dataset}: y_test", n_class)
+def _model_and_data(config):
+    """The model and the test split (its first `config.subset` images, if set)."""
+    backends.setup()
+    models = load_capsnet(config.weights)
+    data = datasets.load(config.dataset, config.data)
+    if config.subset is not None:
+        data = data._replace(x_test=data.x_test[: config.subset], y_test=data.y_test[: config.subset])
+    what = f"dataset {config.data or config.dataset}"
+    check_input_shape(models, data.input_shape, what=what)
+    num_classes = models.evaluate.outputs[0].shape[-1]
+    inputs.class_labels(data.y_test, f"{what}: y_test", num_classes)
     return models, data
 
 
-def test_model(weights, dataset, data_path, batch_size, save_dir):
-    """Accuracy on the test split; writes real_and_recon.png into save_dir."""
-    models, data = _model_and_data(weights, dataset, data_path)
-    lengths, reconstructions = models.evaluate.predict(data.x_test, batch_size=batch_size, verbose=0)
+def test_model(config):
+    """Accuracy on the test split (an `EvaluateConfig`); writes real_and_recon.png."""
+    models, data = _model_and_data(config)
+    lengths, reconstructions = models.evaluate.predict(data.x_test, batch_size=config.batch_size, verbose=0)
     accuracy = float(np.mean(np.argmax(lengths, axis=1) == data.y_test))
-    save_dir = Path(save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
+    save_dir = check_writable(config.save_dir)
     figure = save_dir / "real_and_recon.png"
     plots.real_and_recon(data.x_test[:50], reconstructions[:50], figure)
     return {"accuracy": accuracy, "error": 1 - accuracy, "images": len(data.y_test), "figure": str(figure)}
 
 
-def manipulate_latent(weights, digit, dataset, data_path, save_dir):
-    """Reconstruct one test image of class `digit` with each capsule dimension
-    offset in turn; writes manipulate-<digit>.png (dimensions x offsets)."""
-    models, data = _model_and_data(weights, dataset, data_path)
-    n_class, dim = models.manipulate.inputs[2].shape[1:]
-    if digit >= n_class:
-        raise CapsNetInputError(f"--digit {digit} is out of range; the model has classes 0..{n_class - 1}")
+def manipulate_latent(config):
+    """Reconstruct one test image of class `config.digit` with each capsule
+    dimension offset in turn; writes manipulate-<digit>.png (dimensions x offsets)."""
+    digit = config.digit
+    models, data = _model_and_data(config)
+    num_classes, dim = models.manipulate.inputs[2].shape[1:]
+    if digit >= num_classes:
+        raise CapsNetInputError(
+            f"--digit {digit} is out of range; the model has classes 0..{num_classes - 1}"
+        )
     found = np.flatnonzero(data.y_test == digit)
     if not len(found):
         raise CapsNetInputError(f"the test set has no image of class {digit}")
     image = data.x_test[found[0]]
-    noise = np.zeros((dim, len(OFFSETS), n_class, dim), dtype="float32")
+    noise = np.zeros((dim, len(OFFSETS), num_classes, dim), dtype="float32")
     for d in range(dim):
         noise[d, :, digit, d] = OFFSETS
-    noise = noise.reshape(-1, n_class, dim)
+    noise = noise.reshape(-1, num_classes, dim)
     x = np.repeat(image[None], len(noise), axis=0)
-    y = np.repeat(datasets.one_hot([digit], n_class), len(noise), axis=0)
+    y = np.repeat(datasets.one_hot([digit], num_classes), len(noise), axis=0)
     reconstructions = models.manipulate.predict([x, y, noise], verbose=0)
-    save_dir = Path(save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
+    save_dir = check_writable(config.save_dir)
     figure = save_dir / f"manipulate-{digit}.png"
     plots.image_grid(reconstructions.reshape(dim, len(OFFSETS), *image.shape), figure)
     return str(figure)
 
 
-def predict_files(weights, paths, invert=False):
-    """Class and capsule lengths for every image in the given files."""
+def predict_files(config):
+    """Class and capsule lengths for every image in `config.inputs` (a `PredictConfig`)."""
+    weights, paths, invert = config.weights, config.inputs, config.invert
+    backends.setup()
     models = load_capsnet(weights)
     input_shape = tuple(models.evaluate.inputs[0].shape[1:])
     results = []

@@ -2,50 +2,53 @@
 
 import csv
 import json
+import os
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import click
+import keras
 
+from capsnet import backends, plots, training
 from capsnet import data as datasets
-from capsnet import plots, training
 from capsnet import save_dir as save_dirs
 from capsnet.errors import CapsNetInputError
 from capsnet.model import build_capsnet
 from capsnet.model_files import atomic_save, atomic_write_text, check_input_shape, load_capsnet
 
 
-def run(options, backend, setup_backend, environment):
-    """Train as the options say; see `cli.py train --help`.
+def run(config):
+    """Train as `config` (a `TrainConfig`) says; see `capsnet train --help`.
 
     The data is validated first, then the save folder is checked and locked
     for this run (`capsnet.save_dir.claim`) before any model is built.
     """
-    plugin = setup_backend(options["precision"], options["seed"])
-    data = datasets.load(options["dataset"], options["data"], options["subset"])
-    with save_dirs.claim(options["save_dir"]) as save_dir:
-        _train(options, backend, plugin, environment, data, save_dir)
+    plugin = backends.setup(config.precision, config.seed)
+    data = datasets.load(config.dataset, config.data, config.subset)
+    with save_dirs.claim(config.save_dir) as save_dir:
+        _train(config, plugin, data, save_dir)
 
 
-def _train(options, backend, plugin, environment, data, save_dir):
-    scope, replicas = _distribution(options, plugin)
+def _train(config, plugin, data, save_dir):
+    scope, replicas = _distribution(config, plugin)
     with scope:
-        models, initial_epoch, best = _models(options, data, save_dir)
+        models, initial_epoch, best = _models(config, data, save_dir)
     check_input_shape(models, data.input_shape)
-    n_class = _check_classes(models, data)
-    if initial_epoch >= options["epochs"]:
+    num_classes = _check_classes(models, data)
+    if initial_epoch >= config.epochs:
         _finish_interrupted_final_save(models, save_dir)
         click.echo(f"{save_dir} already finished {initial_epoch} epochs; raise --epochs to train more")
         return
 
     run_file = save_dir / "run.json"
-    earlier = json.loads(run_file.read_text()) if options["resume"] and run_file.is_file() else {}
+    earlier = json.loads(run_file.read_text()) if config.resume and run_file.is_file() else {}
     earlier_times = earlier.get("epoch_times_s", [])[:initial_epoch]
     epoch_times = []
     record = {
-        **environment(plugin),
-        "command": " ".join(sys.argv),
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in options.items()},
+        **backends.environment(plugin, config.precision),
+        "command": " ".join(["capsnet", *map(_portable, sys.argv[1:])]),
+        "options": {k: _portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
         "train_images": len(data.x_train),
         "test_images": len(data.x_test),
         "replicas": replicas,
@@ -57,19 +60,19 @@ def _train(options, backend, plugin, environment, data, save_dir):
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
     click.echo(
-        f"training on {len(data.x_train)} images ({backend}, {replicas} replica(s)), "
-        f"epochs {initial_epoch + 1}-{options['epochs']}, saving to {save_dir}"
+        f"training on {len(data.x_train)} images ({keras.backend.backend()}, {replicas} replica(s)), "
+        f"epochs {initial_epoch + 1}-{config.epochs}, saving to {save_dir}"
     )
     try:
         training.fit(
             models.train,
             data,
             save_dir,
-            epochs=options["epochs"],
-            batch_size=options["batch_size"],
-            lr=options["lr"],
-            lr_decay=options["lr_decay"],
-            n_class=n_class,
+            epochs=config.epochs,
+            batch_size=config.batch_size,
+            lr=config.lr,
+            lr_decay=config.lr_decay,
+            num_classes=num_classes,
             epoch_times=epoch_times,
             initial_epoch=initial_epoch,
             best_val_accuracy=best,
@@ -92,65 +95,63 @@ def _train(options, backend, plugin, environment, data, save_dir):
     )
 
 
-def _models(options, data, save_dir):
+def _models(config, data, save_dir):
     """The models to train and the (finished epochs, best accuracy) to start from."""
-    if options["resume"]:
+    if config.resume:
         state = training.read_checkpoint_state(save_dir)
         checkpoint = save_dir / "checkpoint.keras"
         models = training.load_for_resume(checkpoint)
         training.check_resumed_step(models, state, checkpoint)
         return models, state["epoch"], state["best_val_accuracy"]
-    if options["weights"]:
-        models = load_capsnet(options["weights"])
+    if config.weights:
+        models = load_capsnet(config.weights)
     else:
         models = build_capsnet(
             input_shape=data.input_shape,
-            n_class=data.n_class,
-            routings=options["routings"],
-            shift_pixels=options["shift_pixels"],
-            lam_recon=options["lam_recon"],
-            seed=options["seed"],
+            num_classes=data.num_classes,
+            routings=config.routings,
+            shift_pixels=config.shift_pixels,
+            lam_recon=config.lam_recon,
+            seed=config.seed,
         )
-    training.compile_for_training(models.train, options["lr"])
+    training.compile_for_training(models.train, config.lr)
     return models, 0, None
 
 
-def _distribution(options, plugin):
+def _distribution(config, plugin):
     """(scope to build the model in, replicas) for --distribute."""
     import contextlib
 
-    if options["distribute"] == "none":
+    if config.distribute == "none":
         return contextlib.nullcontext(), 1
     cluster = None
-    if options["coordinator_address"] or options["num_processes"]:
-        if not (
-            options["coordinator_address"] and options["num_processes"] and options["process_id"] is not None
-        ):
+    if config.coordinator_address or config.num_processes:
+        if not (config.coordinator_address and config.num_processes and config.process_id is not None):
             raise CapsNetInputError(
                 "multi-host training needs all of --coordinator-address, --num-processes and --process-id"
             )
         cluster = {
-            "job_addresses": options["coordinator_address"],
-            "num_processes": options["num_processes"],
-            "process_id": options["process_id"],
+            "job_addresses": config.coordinator_address,
+            "num_processes": config.num_processes,
+            "process_id": config.process_id,
         }
     scope, replicas = plugin.data_parallel(cluster)
-    if options["batch_size"] % replicas:
+    if config.batch_size % replicas:
         raise CapsNetInputError(
-            f"--batch-size {options['batch_size']} does not split over {replicas} devices; "
+            f"--batch-size {config.batch_size} does not split over {replicas} devices; "
             f"use a multiple of {replicas}"
         )
     return scope, replicas
 
 
 def _check_classes(models, data):
-    n_class = models.evaluate.outputs[0].shape[-1]
-    if data.n_class > n_class:
+    num_classes = models.evaluate.outputs[0].shape[-1]
+    if data.num_classes > num_classes:
         raise CapsNetInputError(
-            f"the data has {data.n_class} classes but the model has {n_class} class capsules; "
+            f"the data has {data.num_classes} classes but the model has {num_classes} class capsules; "
             f"train a new model (leave out --weights)"
         )
-    return n_class
+    return num_classes
 
 
 def _finish_interrupted_final_save(models, save_dir):
@@ -172,6 +173,18 @@ def _report_interruption(save_dir):
         err=True,
     )
     raise SystemExit(130)
+
+
+def _portable(path):
+    """A path for run.json that names no folder of this machine: relative to the
+    working folder when inside it, else the file name alone."""
+    if not os.path.isabs(path):
+        return str(path)
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return path.name
 
 
 def _last_row(log_csv):

@@ -35,7 +35,7 @@ class PrimaryCapsule(keras.layers.Layer):
     replace it with a faster equivalent; the weights are the same either way.
 
     Args:
-        n_channels: capsule types per position (32 in the paper).
+        num_channels: capsule types per position (32 in the paper).
         dim_capsule: dimensions of each capsule (8 in the paper).
         kernel_size: square kernel side (9).
         strides: convolution stride (2).
@@ -44,7 +44,7 @@ class PrimaryCapsule(keras.layers.Layer):
         `(batch, height, width, channels)`.
 
     Output shape:
-        `(batch, out_height * out_width * n_channels, dim_capsule)` with
+        `(batch, out_height * out_width * num_channels, dim_capsule)` with
         `out_height = (height - kernel_size) // strides + 1`, likewise width.
 
     Example:
@@ -53,9 +53,11 @@ class PrimaryCapsule(keras.layers.Layer):
         (2, 1152, 8)
     """
 
-    def __init__(self, n_channels=32, dim_capsule=8, kernel_size=9, strides=2, **kwargs):
+    def __init__(self, num_channels=32, dim_capsule=8, kernel_size=9, strides=2, **kwargs):
+        if "n_channels" in kwargs:  # the name in files saved by capsnet 0.1.0
+            num_channels = kwargs.pop("n_channels")
         super().__init__(**kwargs)
-        self.n_channels = validation.positive_int("n_channels", n_channels)
+        self.num_channels = validation.positive_int("num_channels", num_channels)
         self.dim_capsule = validation.positive_int("dim_capsule", dim_capsule)
         self.kernel_size = validation.positive_int("kernel_size", kernel_size)
         self.strides = validation.positive_int("strides", strides)
@@ -73,11 +75,11 @@ class PrimaryCapsule(keras.layers.Layer):
             )
         self.kernel = self.add_weight(
             name="kernel",
-            shape=(self.kernel_size, self.kernel_size, channels, self.n_channels * self.dim_capsule),
+            shape=(self.kernel_size, self.kernel_size, channels, self.num_channels * self.dim_capsule),
             initializer="glorot_uniform",
         )
         self.bias = self.add_weight(
-            name="bias", shape=(self.n_channels * self.dim_capsule,), initializer="zeros"
+            name="bias", shape=(self.num_channels * self.dim_capsule,), initializer="zeros"
         )
 
     def _grid(self, input_shape):
@@ -91,17 +93,17 @@ class PrimaryCapsule(keras.layers.Layer):
         conv = fast_ops.get("primary_conv", plain_conv)
         features = conv(inputs, self.kernel, self.strides) + self.bias
         out_height, out_width = self._grid(inputs.shape)
-        n_capsules = out_height * out_width * self.n_channels
+        n_capsules = out_height * out_width * self.num_channels
         return squash(ops.reshape(features, (-1, n_capsules, self.dim_capsule)))
 
     def compute_output_shape(self, input_shape):
         out_height, out_width = self._grid(input_shape)
-        return (input_shape[0], out_height * out_width * self.n_channels, self.dim_capsule)
+        return (input_shape[0], out_height * out_width * self.num_channels, self.dim_capsule)
 
     def get_config(self):
         return {
             **super().get_config(),
-            "n_channels": self.n_channels,
+            "num_channels": self.num_channels,
             "dim_capsule": self.dim_capsule,
             "kernel_size": self.kernel_size,
             "strides": self.strides,

@@ -1,0 +1,72 @@
+"""Typed settings of each command, built by `capsnet.cli` from its options.
+
+Defaults are the paper's and the seed project's; the command line shows them.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Which images to read: a named dataset, or `data` (an .npz or IDX folder)."""
+
+    dataset: str = "mnist"
+    data: Path | None = None
+    subset: int | None = None  # the first N images (training images for train, test images for test)
+
+
+@dataclass(frozen=True)
+class TrainConfig(DataConfig):
+    epochs: int = 50
+    batch_size: int = 100
+    lr: float = 1e-3
+    lr_decay: float = 0.9  # learning-rate multiplier per epoch
+    lam_recon: float = 0.392
+    routings: int = 3
+    shift_pixels: int = 2
+    save_dir: Path = Path("result")
+    weights: Path | None = None  # start from this model instead of a new one
+    seed: int | None = None
+    precision: str = "float32"  # one of capsnet.backends.PRECISIONS
+    resume: bool = False
+    distribute: str = "none"  # or "data-parallel"
+    coordinator_address: str | None = None
+    num_processes: int | None = None
+    process_id: int | None = None
+
+
+@dataclass(frozen=True)
+class EvaluateConfig(DataConfig):
+    weights: Path = Path("result/trained_model.keras")
+    batch_size: int = 100
+    save_dir: Path = Path("result")
+
+
+@dataclass(frozen=True)
+class ManipulateConfig(DataConfig):
+    weights: Path = Path("result/trained_model.keras")
+    digit: int = 5
+    save_dir: Path = Path("result")
+
+
+@dataclass(frozen=True)
+class PredictConfig:
+    weights: Path
+    inputs: tuple[Path, ...]
+    invert: bool = False
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """One backend's measurement (`bench` runs one worker per backend with these)."""
+
+    batch_size: int = 100
+    routings: int = 3
+    steps: int = 10
+    warmup: int = 3
+    images: int = 0  # also time one fit() epoch over this many images
+    precision: str = "float32"
+    jit: bool | None = None  # None: Keras's "auto"
+    fast_paths: bool = True
+    data: Path | None = None
