@@ -39,3 +39,21 @@ def test_wheel_installs_only_the_capsnet_package(tmp_path):
     ):
         assert module in names, module
     assert "capsnet = capsnet.cli:main" in entry_points
+
+
+def _fresh_python(code):
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+def test_importing_capsnet_leaves_the_backend_unchosen():
+    """The command line must pick the backend before Keras is imported."""
+    assert _fresh_python("import sys, capsnet, capsnet.cli; print('keras' in sys.modules)") == "False"
+
+
+def test_importing_capsnet_after_keras_registers_the_layers():
+    code = (
+        "import keras, capsnet; print(keras.saving.get_registered_object('capsnet>CapsuleLayer') is not None)"
+    )
+    assert _fresh_python(code) == "True"

@@ -1,0 +1,78 @@
+"""Arithmetic a CapsNet does per image, and the matmul peak it is measured against.
+
+`bench` divides achieved images/s by these to show how far a backend is from
+what the hardware's matrix units allow.
+"""
+
+import math
+import statistics
+import time
+
+import keras
+import numpy as np
+
+from capsnet.layers import CapsuleLayer, PrimaryCapsule
+
+# Multiply-adds of the backward pass per multiply-add of the forward pass: the
+# gradients with respect to the inputs and to the weights, one product each.
+BACKWARD_FACTOR = 2
+
+
+def forward_flops(model):
+    """Floating-point operations (2 per multiply-add) of one image's forward pass.
+
+    Counts the products that dominate: convolutions, dense layers, the
+    capsule layer's u_hat = W u and each routing iteration's weighted sum and
+    agreement. Element-wise work (squash, softmax, ReLU) is left out: under 1%.
+
+    Args:
+        model: a built CapsNet model (any of `build_capsnet`'s views).
+    """
+    total = 0
+    for layer in _layers(model):
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, _ = layer.output.shape
+            total += 2 * math.prod(layer.kernel.shape) * height * width
+        elif isinstance(layer, PrimaryCapsule):
+            grid_positions = layer.output.shape[1] // layer.num_channels
+            total += 2 * math.prod(layer.kernel.shape) * grid_positions
+        elif isinstance(layer, CapsuleLayer):
+            total += 2 * math.prod(layer.kernel.shape)  # u_hat
+            # per iteration: s_j = sum_i c_ij u_hat (and, before the last, the agreement)
+            total += 2 * math.prod(layer.kernel.shape[:3]) * (2 * layer.routings - 1)
+        elif isinstance(layer, keras.layers.Dense):
+            total += 2 * math.prod(layer.kernel.shape)
+    return total
+
+
+def training_flops(model):
+    """FLOPs of one image's training step: the forward pass and its backward."""
+    return forward_flops(model) * (1 + BACKWARD_FACTOR)
+
+
+def _layers(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _layers(layer)
+        else:
+            yield layer
+
+
+def matmul_peak(dtype="float32", size=2048, repeats=5, sync=lambda: None):
+    """Median GFLOP/s of a square `size` x `size` matrix product on the active backend.
+
+    The best a backend's own matrix library reaches on this device: the
+    ceiling against which a training step is compared.
+    """
+    rng = np.random.default_rng(0)
+    a = keras.ops.convert_to_tensor(rng.standard_normal((size, size)), dtype=dtype)
+    b = keras.ops.convert_to_tensor(rng.standard_normal((size, size)), dtype=dtype)
+    keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])  # warm up
+    times = []
+    for _ in range(repeats):
+        sync()
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b)[0, 0])
+        sync()
+        times.append(time.perf_counter() - start)
+    return 2 * size**3 / statistics.median(times) / 1e9

@@ -1,0 +1,30 @@
+"""The arithmetic count that bench reports, against a count by hand from the paper."""
+
+import capsnet
+from capsnet import flops
+
+
+def paper_forward_flops(routings=3):
+    """Sabour et al.'s MNIST network, multiply-adds counted layer by layer (x2 for FLOPs)."""
+    conv1 = 20 * 20 * 256 * (9 * 9 * 1)  # 28 -> 20, 256 filters of 9x9x1
+    primary = 6 * 6 * 256 * (9 * 9 * 256)  # 20 -> 6 (stride 2), 32 x 8 = 256 channels of 9x9x256
+    u_hat = 1152 * 10 * 16 * 8  # W_ij (16 x 8) for 1152 inputs x 10 classes
+    weighted_sums = routings * 1152 * 10 * 16  # s_j = sum_i c_ij u_hat
+    agreements = (routings - 1) * 1152 * 10 * 16  # u_hat . v_j, not after the last iteration
+    decoder = 16 * 10 * 512 + 512 * 1024 + 1024 * 784
+    return 2 * (conv1 + primary + u_hat + weighted_sums + agreements + decoder)
+
+
+def test_forward_flops_of_the_paper_network():
+    models = capsnet.build_capsnet()
+    assert flops.forward_flops(models.train) == paper_forward_flops() == 406_405_120
+
+
+def test_training_flops_are_about_1_2_gflop():
+    models = capsnet.build_capsnet(routings=1)
+    assert flops.forward_flops(models.train) == paper_forward_flops(routings=1)
+    assert 1.1e9 < flops.training_flops(capsnet.build_capsnet().train) < 1.3e9
+
+
+def test_matmul_peak_is_a_positive_rate():
+    assert flops.matmul_peak("float32", size=256, repeats=2) > 0
