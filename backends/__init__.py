@@ -8,6 +8,7 @@ plug-in module implements `capsnet.backends.plugin.Plugin`.
 
 import importlib
 import importlib.util
+import logging
 import os
 import platform
 import sys
@@ -69,7 +70,10 @@ def setup(precision="float32", seed=None, fast_paths=True):
     Args:
         precision: one of `PRECISIONS`. Only "fast" allows TF32; the mixed
             policies change the dtype of layer computations, never the
-            precision of the float32 matmuls that remain.
+            precision of the float32 matmuls that remain. A plug-in may compute
+            in another precision where the asked one is slower on its device
+            (JAX on CPUs: mixed_bfloat16 in float32); a note says so, and
+            `environment()` records it as "compute_precision".
         seed: seeds Python, NumPy and the backend (`keras.utils.set_random_seed`).
         fast_paths: register the plug-in's measured fast ops (`capsnet.fast_ops`).
     """
@@ -78,8 +82,11 @@ def setup(precision="float32", seed=None, fast_paths=True):
     if precision not in PRECISIONS:
         raise BackendError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     plugin = active()
-    plugin.allow_tf32(precision == "fast")
-    keras.config.set_dtype_policy(precision if precision.startswith("mixed") else "float32")
+    computed, reason = plugin.compute_precision(precision)
+    if reason:
+        logging.getLogger("capsnet").warning(reason)
+    plugin.allow_tf32(computed == "fast")
+    keras.config.set_dtype_policy(computed if computed.startswith("mixed") else "float32")
     if seed is not None:
         keras.utils.set_random_seed(seed)
     if fast_paths:
@@ -107,6 +114,7 @@ def environment(plugin, precision="float32"):
         "devices": plugin.devices(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "precision": precision,
-        "tf32": precision == "fast",
+        "compute_precision": plugin.compute_precision(precision)[0],
+        "tf32": plugin.compute_precision(precision)[0] == "fast",
         "fast_paths": fast_ops.registered(),
     }

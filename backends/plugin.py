@@ -15,6 +15,10 @@ class Plugin(Protocol):
     def on_gpu(self) -> bool:
         """Whether Keras computes on a GPU."""
 
+    def compute_precision(self, precision: str) -> tuple[str, str | None]:
+        """The precision this backend will really compute in when `precision` is asked
+        for, and a note saying why when the two differ (else None)."""
+
     def allow_tf32(self, allowed: bool) -> None:
         """Let GPUs run float32 matmuls and convolutions in TF32 (or forbid it)."""
 

@@ -18,6 +18,10 @@ def on_gpu():
     return bool(tf.config.list_physical_devices("GPU"))
 
 
+def compute_precision(precision):
+    return precision, None
+
+
 def allow_tf32(allowed):
     tf.config.experimental.enable_tensor_float_32_execution(allowed)
 

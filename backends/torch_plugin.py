@@ -21,6 +21,10 @@ def on_gpu():
     return torch.cuda.is_available()
 
 
+def compute_precision(precision):
+    return precision, None
+
+
 def allow_tf32(allowed):
     torch.backends.cuda.matmul.allow_tf32 = allowed
     torch.backends.cudnn.allow_tf32 = allowed

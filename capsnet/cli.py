@@ -297,11 +297,16 @@ def info(weights):
     import capsnet
     from capsnet.model_files import load_capsnet
 
-    env = backends.environment(backends.setup())
+    plugin = backends.setup()
+    env = backends.environment(plugin)
     click.echo(f"backend: {env['backend']}")
     click.echo("versions: " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()))
     click.echo("devices: " + "; ".join(env["devices"]))
     click.echo(f"precision: {env['precision']} (TF32 {'on' if env['tf32'] else 'off'}; --precision on train)")
+    for precision in backends.PRECISIONS:
+        computed, reason = plugin.compute_precision(precision)
+        if reason:
+            click.echo(f"{precision} computes in {computed} here: {reason}")
     click.echo("fast paths: " + (", ".join(env["fast_paths"]) or "none"))
     models = load_capsnet(weights) if weights else capsnet.build_capsnet()
     models.train.summary(print_fn=lambda line, **_: click.echo(line))
@@ -333,13 +338,6 @@ def bench_options(command):
             default=0,
             show_default=True,
             help="Also time one fit() epoch over this many images (60000: a full MNIST epoch).",
-        ),
-        click.option(
-            "--precision",
-            type=click.Choice(list(backends.PRECISIONS)),
-            default="float32",
-            show_default=True,
-            help=PRECISION_HELP,
         ),
         click.option(
             "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
@@ -374,6 +372,14 @@ def _worker_args(options):
 @cli.command()
 @click.option("--backends", "names", help="Comma-separated backends (default: all installed).")
 @click.option(
+    "--precision",
+    "precisions",
+    default="float32",
+    show_default=True,
+    help="Comma-separated precisions, measured side by side on each backend "
+    f"({', '.join(backends.PRECISIONS)}), e.g. float32,mixed_bfloat16.",
+)
+@click.option(
     "--out",
     type=click.Path(path_type=Path),
     default=Path("."),
@@ -382,12 +388,14 @@ def _worker_args(options):
 )
 @bench_options
 @reports_input_errors
-def bench(names, out, **options):
-    """Training/evaluation speed per backend, each in its own process."""
+def bench(names, precisions, out, **options):
+    """Training/evaluation speed per backend and precision, each in its own process."""
     from capsnet.commands import bench as benchmark
 
     names = _bench_backends(names)
-    results = benchmark.run_all(names, _worker_args(options), out)
+    precisions = _bench_precisions(precisions)
+    runs = [(name, precision) for name in names for precision in precisions]
+    results = benchmark.run_all(runs, _worker_args(options), out)
     click.echo(benchmark.table(results))
     failed = {name: r["error"] for name, r in results.items() if "error" in r}
     figure = "" if len(failed) == len(results) else " and bench.png"
@@ -396,6 +404,18 @@ def bench(names, out, **options):
         raise click.ClickException(
             "bench failed on " + "; ".join(f"{name} ({error})" for name, error in failed.items())
         )
+
+
+def _bench_precisions(requested):
+    """--precision of bench: a comma-separated list of known precisions."""
+    names = [n.strip() for n in requested.split(",") if n.strip()]
+    unknown = [n for n in names if n not in backends.PRECISIONS]
+    if unknown or not names:
+        raise InputError(
+            f"unknown precision {', '.join(unknown) or repr(requested)} in --precision; "
+            f"choose from {', '.join(backends.PRECISIONS)}"
+        )
+    return names
 
 
 def _bench_backends(requested):
@@ -416,6 +436,7 @@ def _bench_backends(requested):
 
 
 @cli.command("bench-worker", hidden=True)
+@click.option("--precision", type=click.Choice(list(backends.PRECISIONS)), default="float32")
 @bench_options
 @reports_input_errors
 def bench_worker(**options):

@@ -27,3 +27,40 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     assert record["epoch_measured"] is False and record["epoch_s"] > 0
     assert len(record["train_step_s"]) == 2 and record["versions"]["keras"]
     assert (tmp_path / "bench.png").is_file() and f"| {backend} |" in result.output
+    assert record["matmul_gflops"]["float32"] > 0 and record["matmul_gflops"]["bfloat16"] > 0
+    flop = record["train_gflop_per_image"]
+    assert (
+        abs(record["train_gflops"] - record["train_img_per_s"] * flop) <= 0.1 + 0.01 * record["train_gflops"]
+    )
+    assert 0 < record["share_of_peak"] == round(record["train_gflops"] / record["peak_gflops"]["value"], 3)
+
+
+def test_bench_compares_precisions_side_by_side(tmp_path):
+    backend = keras.backend.backend()
+    result = invoke(
+        "bench",
+        "--backends",
+        backend,
+        "--precision",
+        "float32,mixed_bfloat16",
+        "--batch-size",
+        "4",
+        "--steps",
+        "2",
+        "--warmup",
+        "1",
+        "--out",
+        tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    records = json.loads((tmp_path / "bench.json").read_text())
+    assert set(records) == {f"{backend} float32", f"{backend} mixed_bfloat16"}
+    mixed = records[f"{backend} mixed_bfloat16"]
+    assert mixed["peak_gflops"]["dtype"] == "bfloat16"
+    expected = mixed["train_img_per_s"] / records[f"{backend} float32"]["train_img_per_s"]
+    assert mixed["vs_float32"] == round(expected, 2)
+
+
+def test_bench_refuses_an_unknown_precision(tmp_path):
+    result = invoke("bench", "--precision", "float32,float8", "--out", tmp_path)
+    assert result.exit_code == 2 and "float8" in result.output

@@ -12,19 +12,24 @@ import time
 
 import numpy as np
 
-from capsnet import backends, plots
+from capsnet import backends, flops, plots
 from capsnet import data as datasets
 from capsnet.atomic import atomic_write
 from capsnet.fresh_process import run_on_backend
 from capsnet.save_dir import check_writable
 
 MNIST_EPOCH = 60_000
+PEAK_DTYPES = ("float32", "bfloat16")
+# The dtype of the products under each --precision: its matmul peak is the ceiling.
+COMPUTE_DTYPE = {"float32": "float32", "fast": "float32", "mixed_bfloat16": "bfloat16"}
 
 
 def worker(config):
     """Set the active backend up as `config` says, measure, and describe the run."""
     plugin = backends.setup(config.precision, fast_paths=config.fast_paths)
+    matmul = {dtype: round(flops.matmul_peak(dtype, sync=plugin.sync), 1) for dtype in PEAK_DTYPES}
     result = measure(plugin, config)
+    result["matmul_gflops"] = matmul
     env = backends.environment(plugin, config.precision)
     result.update(
         precision=config.precision,
@@ -77,6 +82,8 @@ def measure(plugin, config):
     result = {
         "warmup_s": round(warm_train + warm_eval, 2),
         "train_img_per_s": round(train_rate, 1),
+        "train_gflop_per_image": round(flops.training_flops(models.train) / 1e9, 4),
+        "train_gflops": round(train_rate * flops.training_flops(models.train) / 1e9, 1),
         "train_step_s": [round(t, 4) for t in train_times],
         "eval_img_per_s": round(batch_size / statistics.median(eval_times), 1),
         "epoch_s": round(MNIST_EPOCH / train_rate, 1),
@@ -105,22 +112,28 @@ def _peak_rss():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def run_all(names, worker_args, out_dir):
-    """Run each backend's worker in a subprocess; save bench.json and bench.png.
+def run_all(runs, worker_args, out_dir):
+    """Run one worker subprocess per (backend, precision); save bench.json and bench.png.
 
-    `out_dir` is checked first, so a bad --out fails before any measuring.
+    `runs`: `[(backend, precision), ...]`. `out_dir` is checked first, so a bad
+    --out fails before any measuring. Each result gains the share of this
+    machine's matmul peak (the best any backend's matrix product reached here
+    in that dtype) and its speed relative to float32 on the same backend.
     """
     out_dir = check_writable(out_dir, "--out")
     results = {}
-    for name in names:
-        print(f"benchmarking {name} ...", flush=True)
-        process = run_on_backend(name, ["-m", "capsnet", "--backend", name, "bench-worker", *worker_args])
+    for name, precision in runs:
+        key = name if len({p for _, p in runs}) == 1 else f"{name} {precision}"
+        print(f"benchmarking {key} ...", flush=True)
+        args = ["-m", "capsnet", "--backend", name, "bench-worker", "--precision", precision, *worker_args]
+        process = run_on_backend(name, args)
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
             tail = (process.stderr.strip().splitlines() or ["no output"])[-1]
-            results[name] = {"error": tail}
+            results[key] = {"backend": name, "precision": precision, "error": tail}
             continue
-        results[name] = json.loads(lines[-1])
+        results[key] = {"backend": name, **json.loads(lines[-1])}
+    _compare(results)
     text = json.dumps(results, indent=2)
     atomic_write(out_dir / "bench.json", lambda temporary: temporary.write_text(text))
     good = {n: r for n, r in results.items() if "error" not in r}
@@ -135,19 +148,44 @@ def run_all(names, worker_args, out_dir):
     return results
 
 
+def _compare(results):
+    """Add each run's share of the machine's matmul peak and its ratio to float32."""
+    good = [r for r in results.values() if "error" not in r]
+    peak = {d: max(r["matmul_gflops"][d] for r in good) for d in PEAK_DTYPES} if good else {}
+    for r in good:
+        dtype = COMPUTE_DTYPE.get(r["precision"])
+        if dtype:
+            r["peak_gflops"] = {"dtype": dtype, "value": peak[dtype]}
+            r["share_of_peak"] = round(r["train_gflops"] / peak[dtype], 3)
+        base = [b for b in good if b["backend"] == r["backend"] and b["precision"] == "float32"]
+        if base:
+            r["vs_float32"] = round(r["train_img_per_s"] / base[0]["train_img_per_s"], 2)
+
+
 def table(results):
     """The results as a Markdown table."""
     rows = [
-        "| backend | warm-up s | train img/s | MNIST epoch s | eval img/s | peak memory MB | fast paths |",
-        "|---|---|---|---|---|---|---|",
+        "| backend | precision | warm-up s | train img/s | x float32 | GFLOP/s | share of matmul peak "
+        "| MNIST epoch s | eval img/s | peak memory MB | fast paths |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in results.items():
+    for r in results.values():
         if "error" in r:
-            rows.append(f"| {name} | failed: {r['error']} | | | | | |")
+            rows.append(f"| {r['backend']} | {r['precision']} | failed: {r['error']} | | | | | | | | |")
             continue
         epoch = f"{r['epoch_s']}" + ("" if r["epoch_measured"] else " (extrapolated)")
+        share = f"{r['share_of_peak']:.0%} of {r['peak_gflops']['value']}" if "share_of_peak" in r else "-"
         rows.append(
-            f"| {name} | {r['warmup_s']} | {r['train_img_per_s']} | {epoch} | {r['eval_img_per_s']} "
+            f"| {r['backend']} | {r['precision']} | {r['warmup_s']} | {r['train_img_per_s']} "
+            f"| {r.get('vs_float32', '-')} | {r['train_gflops']} | {share} | {epoch} | {r['eval_img_per_s']} "
             f"| {r['peak_memory_mb']} ({r['peak_memory_kind']}) | {', '.join(r['fast_paths']) or '-'} |"
         )
+    peaks = {}
+    for key, r in results.items():
+        for dtype, value in r.get("matmul_gflops", {}).items():
+            peaks.setdefault(dtype, []).append(f"{key}: {value}")
+    if peaks:
+        rows.append("")
+    for dtype, values in peaks.items():
+        rows.append(f"matmul peak, {dtype} 2048x2048, GFLOP/s: " + ", ".join(values))
     return "\n".join(rows)
