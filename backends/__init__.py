@@ -102,6 +102,7 @@ def environment(plugin, precision="float32"):
     import capsnet
     from capsnet import fast_ops
 
+    computed, _ = plugin.compute_precision(precision)
     return {
         "backend": keras.backend.backend(),
         "versions": {
@@ -114,7 +115,7 @@ def environment(plugin, precision="float32"):
         "devices": plugin.devices(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPU cores",
         "precision": precision,
-        "compute_precision": plugin.compute_precision(precision)[0],
-        "tf32": plugin.compute_precision(precision)[0] == "fast",
+        "compute_precision": computed,
+        "tf32": computed == "fast",
         "fast_paths": fast_ops.registered(),
     }
