@@ -26,6 +26,8 @@ import click
 
 from capsnet import backends
 from capsnet.commands.configs import (
+    MODELS,
+    RECIPES,
     BenchConfig,
     EvaluateConfig,
     ManipulateConfig,
@@ -37,6 +39,12 @@ DATASETS = ("mnist", "fashion_mnist", "sample")
 PRECISION_HELP = "; ".join(f"{name}: {what}" for name, what in backends.PRECISIONS.items())
 # Architecture options that a saved model (--weights, --resume) already fixes.
 FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
+
+
+def _recipe_help(name):
+    """'[default: ...]' of a training setting, for each model."""
+    values = ", ".join(f"{RECIPES[model][name]:g} for {model}" for model in MODELS)
+    return f"[default: {values}]"
 
 
 class FiniteFloat(click.FloatRange):
@@ -150,15 +158,21 @@ def data_options(subset_help=None):
 
 
 @cli.command()
-@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
-@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=0.001, show_default=True)
+@click.option(
+    "--model",
+    type=click.Choice(MODELS),
+    default="capsnet",
+    show_default=True,
+    help="capsnet: dynamic routing (Sabour et al., 2017); efficient-capsnet: self-attention "
+    "routing (Mazzia et al., 2021). Each brings its paper's recipe as the defaults below.",
+)
+@click.option("--epochs", type=click.IntRange(min=1), help=_recipe_help("epochs"))
+@click.option("--batch-size", type=BATCH_SIZES, help=_recipe_help("batch_size"))
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), help=_recipe_help("lr"))
 @click.option(
     "--lr-decay",
     type=FiniteFloat(0, 1, min_open=True),
-    default=0.9,
-    show_default=True,
-    help="Learning rate multiplier per epoch.",
+    help="Learning rate multiplier per epoch. " + _recipe_help("lr_decay"),
 )
 @click.option(
     "--lam-recon",
@@ -218,6 +232,18 @@ def train(ctx, **options):
     """Train a CapsNet; writes trained_model.keras, checkpoints, log.csv/png, run.json."""
     from capsnet.commands.train import run
 
+    if options["model"] == "efficient-capsnet" and _given(ctx, "routings"):
+        raise InputError(
+            "--routings applies to --model capsnet only: efficient-capsnet routes in one "
+            "self-attention step; leave --routings out"
+        )
+    if (options["weights"] or options["resume"]) and _given(ctx, "model"):
+        raise InputError(
+            "--model cannot change a saved model: --weights and --resume train the saved "
+            "architecture; leave --model out, or train a new model without them"
+        )
+    recipe = RECIPES[options["model"]]
+    options.update({name: recipe[name] for name in recipe if options[name] is None})
     if options["weights"] or options["resume"]:
         given = [name for name in FIXED_BY_SAVED_MODEL if _given(ctx, name)]
         if given:

@@ -120,29 +120,68 @@ def build_capsnet(
         kernel_initializer=digit_initializer,
         name="digitcaps",
     )
-    length = Length(name="length")
-
     capsules = digits(primary(conv1(shifted)))
     if not decoder:
-        train = keras.Model(images, length(capsules), name="capsnet_train")
-        evaluate = _evaluation_model(train)
-        return CapsNetModels(train, evaluate, None)
+        return without_decoder(images, capsules)
 
-    decoder_net = keras.Sequential(
+    return with_decoder(
+        images, shifted, capsules, decoder_net(num_classes, dim_class_capsule, input_shape), lam_recon
+    )
+
+
+def decoder_net(
+    num_classes,
+    dim_class_capsule,
+    output_shape,
+    hidden_initializer="glorot_uniform",
+    output_initializer="glorot_uniform",
+):
+    """The paper's reconstruction network: 512 and 1024 ReLU units, then one
+    sigmoid per pixel (Figure 2).
+
+    Input shape: `(batch, num_classes * dim_class_capsule)`, the masked capsules.
+    Output shape: `(batch, *output_shape)`, in float32 under mixed precision.
+    """
+    return keras.Sequential(
         [
             keras.Input((num_classes * dim_class_capsule,)),
-            keras.layers.Dense(512, activation="relu"),
-            keras.layers.Dense(1024, activation="relu"),
-            keras.layers.Dense(math.prod(input_shape), activation="sigmoid", dtype="float32"),
-            keras.layers.Reshape(input_shape, dtype="float32"),
+            keras.layers.Dense(512, activation="relu", kernel_initializer=hidden_initializer),
+            keras.layers.Dense(1024, activation="relu", kernel_initializer=hidden_initializer),
+            keras.layers.Dense(
+                math.prod(output_shape),
+                activation="sigmoid",
+                kernel_initializer=output_initializer,
+                dtype="float32",
+            ),
+            keras.layers.Reshape(output_shape, dtype="float32"),
         ],
         name="decoder",
     )
-    labels = keras.Input((num_classes,), name="label")
-    reconstruction = decoder_net(Mask(name="mask_by_label")([capsules, labels]))
+
+
+def with_decoder(images, shifted, capsules, decoder, lam_recon):
+    """The training model `[image, label] -> [lengths, reconstruction]` with its
+    reconstruction loss (of the shifted image), and its views.
+
+    Args:
+        images: the model's image input.
+        shifted: the augmented images the capsules were computed from.
+        capsules: `(batch, num_classes, dim)` class capsules.
+        decoder: `decoder_net(...)`.
+        lam_recon: weight of the reconstruction loss.
+    """
+    labels = keras.Input((capsules.shape[1],), name="label")
+    reconstruction = decoder(Mask(name="mask_by_label")([capsules, labels]))
     reconstruction = ReconstructionLoss(lam_recon, name="reconstruction")([shifted, reconstruction])
-    train = keras.Model([images, labels], [length(capsules), reconstruction], name="capsnet_train")
+    lengths = Length(name="length")(capsules)
+    train = keras.Model([images, labels], [lengths, reconstruction], name="capsnet_train")
     return views_of(train)
+
+
+def without_decoder(images, capsules):
+    """The training model `image -> lengths` and its evaluation view (no manipulation)."""
+    train = keras.Model(images, Length(name="length")(capsules), name="capsnet_train")
+    return CapsNetModels(train, _evaluation_model(train), None)
 
 
 def views_of(train):
@@ -153,9 +192,15 @@ def views_of(train):
     return CapsNetModels(train, evaluate, _manipulation_model(train))
 
 
+# The layers from image to class capsules, in order; each model has some of them.
+_CAPSULE_PATH = ("conv1", "backbone", "primarycaps", "digitcaps")
+
+
 def _capsules(train, images):
-    for name in ("conv1", "primarycaps", "digitcaps"):
-        images = train.get_layer(name)(images)
+    present = {layer.name for layer in train.layers}
+    for name in _CAPSULE_PATH:
+        if name in present:
+            images = train.get_layer(name)(images)
     return images
 
 

@@ -161,3 +161,57 @@ def from_primary_capsules(primary, images, T, weights, routings=3):
         "reconstruction": pixels.reshape(images.shape),
         "loss": margin_loss(T, lengths) + 0.0005 * np.mean(squared_errors),
     }
+
+
+# ---------------------------------------------------------------------------
+# Efficient-CapsNet (Mazzia, Salvetti & Chiaberge, 2021), in float64, written
+# from the paper's equations 3-7: the explicit attention matrices, one
+# example and one output capsule at a time.
+
+
+def efficient_squash(s, axis=-1):
+    """Equation 3: (1 - 1/e^|s|) s/|s|, and 0 at s = 0 (1 - 1/e^n as
+    -expm1(-n), which float64 keeps exact for tiny n)."""
+    s = np.asarray(s, np.float64)
+    norm = np.sqrt(np.sum(s**2, axis=axis, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = -np.expm1(-norm) * s / norm
+    return np.where(norm > 0, out, 0.0)
+
+
+def self_attention_routing(u, W, B):
+    """Equations 4-7 of Mazzia et al. (2021).
+
+    Args:
+        u: (batch, n_in, in_dim) input capsules.
+        W: (n_in, n_out, out_dim, in_dim) transformation matrices.
+        B: (n_in, n_out) log priors.
+
+    Returns:
+        v: (batch, n_out, out_dim) and the coupling c: (batch, n_in, n_out)
+        (before the priors are added).
+    """
+    u, W, B = (np.asarray(a, np.float64) for a in (u, W, B))
+    batch, n_in, _ = u.shape
+    n_out, out_dim = W.shape[1], W.shape[2]
+    v_all = np.zeros((batch, n_out, out_dim))
+    c_all = np.zeros((batch, n_in, n_out))
+    for b in range(batch):
+        u_hat = np.array([[W[i, j] @ u[b, i] for j in range(n_out)] for i in range(n_in)])
+        agreement = np.zeros((n_in, n_out))
+        for j in range(n_out):
+            U = u_hat[:, j, :]  # (n_in, out_dim)
+            A = U @ U.T / np.sqrt(out_dim)  # equation 5
+            agreement[:, j] = A.sum(axis=1)
+        c = softmax(agreement, axis=1)  # equation 6, over the output capsules
+        s = np.array([sum(u_hat[i, j] * (c[i, j] + B[i, j]) for i in range(n_in)) for j in range(n_out)])
+        v_all[b], c_all[b] = efficient_squash(s), c  # equation 7
+    return v_all, c_all
+
+
+def depthwise_conv2d(x, kernel, bias, stride=1):
+    """'valid' depthwise convolution of (batch, h, w, c) by (k, k, c, 1), plus bias."""
+    k = kernel.shape[0]
+    windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))
+    windows = windows[:, ::stride, ::stride]  # (batch, oh, ow, c, k, k)
+    return np.einsum("bhwcyx,yxc->bhwc", windows, kernel[..., 0]) + bias

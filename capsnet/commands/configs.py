@@ -16,8 +16,20 @@ class DataConfig:
     subset: int | None = None  # the first N images (training images for train, test images for test)
 
 
+MODELS = ("capsnet", "efficient-capsnet")
+
+# Each model's training recipe, used where the command line leaves a setting out:
+# Sabour et al. (2017) and the seed project for capsnet; the authors' code
+# (config.json) for Efficient-CapsNet (Mazzia et al., 2021).
+RECIPES = {
+    "capsnet": {"epochs": 50, "batch_size": 100, "lr": 1e-3, "lr_decay": 0.9},
+    "efficient-capsnet": {"epochs": 150, "batch_size": 16, "lr": 5e-4, "lr_decay": 0.97},
+}
+
+
 @dataclass(frozen=True)
 class TrainConfig(DataConfig):
+    model: str = "capsnet"  # one of MODELS
     epochs: int = 50
     batch_size: int = 100
     lr: float = 1e-3

@@ -106,16 +106,25 @@ def _models(config, data, save_dir):
     if config.weights:
         models = load_capsnet(config.weights)
     else:
-        models = build_capsnet(
-            input_shape=data.input_shape,
-            num_classes=data.num_classes,
-            routings=config.routings,
-            shift_pixels=config.shift_pixels,
-            lam_recon=config.lam_recon,
-            seed=config.seed,
-        )
+        models = build_model(config, data)
     training.compile_for_training(models.train, config.lr)
     return models, 0, None
+
+
+def build_model(config, data):
+    """A new model of kind `config.model` for images and classes like `data`'s."""
+    common = {
+        "input_shape": data.input_shape,
+        "num_classes": data.num_classes,
+        "shift_pixels": config.shift_pixels,
+        "lam_recon": config.lam_recon,
+        "seed": config.seed,
+    }
+    if config.model == "efficient-capsnet":
+        from capsnet.efficient_capsnet import build_efficient_capsnet
+
+        return build_efficient_capsnet(**common)
+    return build_capsnet(routings=config.routings, **common)
 
 
 def _distribution(config, plugin):

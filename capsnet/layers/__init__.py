@@ -1,19 +1,24 @@
 """CapsNet's Keras layers, each registered under the package name 'capsnet'."""
 
 from capsnet.layers.capsule_layer import CapsuleLayer
+from capsnet.layers.depthwise_primary_capsule import DepthwisePrimaryCapsule
 from capsnet.layers.length import Length
 from capsnet.layers.mask import Mask
 from capsnet.layers.primary_capsule import PrimaryCapsule
 from capsnet.layers.random_shift import RandomShift
 from capsnet.layers.reconstruction_loss import ReconstructionLoss
-from capsnet.layers.squash import squash
+from capsnet.layers.self_attention_capsule_layer import SelfAttentionCapsuleLayer
+from capsnet.layers.squash import efficient_squash, squash
 
 __all__ = [
     "CapsuleLayer",
+    "DepthwisePrimaryCapsule",
     "Length",
     "Mask",
     "PrimaryCapsule",
     "RandomShift",
     "ReconstructionLoss",
+    "SelfAttentionCapsuleLayer",
+    "efficient_squash",
     "squash",
 ]

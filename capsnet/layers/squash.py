@@ -30,3 +30,32 @@ def squash(vectors, axis=-1):
     s = ops.cast(vectors, "float32")
     norm = safe_norm(s, axis=axis, keepdims=True)
     return ops.cast(s * (norm / (1.0 + ops.square(norm))), dtype)
+
+
+@keras.saving.register_keras_serializable(package="capsnet")
+def efficient_squash(vectors, axis=-1):
+    """The squash of Efficient-CapsNet (Mazzia et al., 2021, equation 3).
+
+    squash(s) = (1 - 1 / e^|s|) * s / |s| = (-expm1(-|s|) / |s|) * s
+
+    Steeper than `squash` near zero (length |s| - |s|^2/2 rather than |s|^2),
+    so small capsules are not suppressed. The factor -expm1(-n)/n is computed
+    without cancellation, and taken as its limit 1 where |s| = 0 (a "double
+    where", so the gradient is finite there too); no epsilon shortens any vector.
+
+    Computed in float32 whatever the input dtype; the result has the input's dtype.
+
+    Args:
+        vectors: tensor of any shape `(..., dim, ...)`.
+        axis: the axis that holds each vector's components.
+
+    Returns:
+        Tensor of the same shape and dtype as `vectors`, each vector of length in [0, 1).
+    """
+    dtype = vectors.dtype
+    s = ops.cast(vectors, "float32")
+    norm = safe_norm(s, axis=axis, keepdims=True)
+    nonzero = norm > 0
+    safe = ops.where(nonzero, norm, 1.0)
+    factor = ops.where(nonzero, -ops.expm1(-safe) / safe, 1.0)
+    return ops.cast(s * factor, dtype)

@@ -1,0 +1,92 @@
+"""Assemble Efficient-CapsNet (Mazzia, Salvetti & Chiaberge, 2021) from the capsnet layers."""
+
+import keras
+
+from capsnet import losses
+from capsnet.layers import DepthwisePrimaryCapsule, RandomShift, SelfAttentionCapsuleLayer, validation
+from capsnet.model import _check_input_shape, decoder_net, with_decoder, without_decoder
+
+# The paper's MNIST recipe (its code's config.json): Adam at 5e-4, times 0.97
+# per epoch, batches of 16.
+TRAINING_DEFAULTS = {"lr": 5e-4, "lr_decay": 0.97, "batch_size": 16, "epochs": 100}
+
+# (filters, kernel, stride) of the four convolutions before the primary capsules.
+BACKBONE = ((32, 5, 1), (64, 3, 1), (64, 3, 1), (128, 3, 2))
+
+
+def backbone(input_shape):
+    """Four ReLU convolutions, each followed by batch normalisation ('valid'
+    padding, He-normal initialisation): 28x28x1 -> 9x9x128.
+
+    Input shape: `(batch, *input_shape)`. Output shape: `(batch, h, w, 128)`.
+    """
+    layers = [keras.Input(input_shape)]
+    for index, (filters, kernel, stride) in enumerate(BACKBONE, start=1):
+        layers += [
+            keras.layers.Conv2D(
+                filters,
+                kernel,
+                stride,
+                activation="relu",
+                kernel_initializer="he_normal",
+                name=f"conv{index}",
+            ),
+            keras.layers.BatchNormalization(name=f"batch_norm{index}"),
+        ]
+    return keras.Sequential(layers, name="backbone")
+
+
+def build_efficient_capsnet(
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    shift_pixels=2,
+    lam_recon=losses.LAM_RECON,
+    dim_primary_capsule=8,
+    dim_class_capsule=16,
+    decoder=True,
+    seed=None,
+):
+    """Build Efficient-CapsNet's training, evaluation and manipulation models.
+
+    The defaults are the paper's MNIST network: 161,824 parameters without
+    the decoder (its Table 1 counts 161,824 too), 16 primary capsules of 8
+    dimensions and one self-attention routing step. The decoder, the margin
+    and reconstruction losses, Length and Mask are CapsNet's, so every command
+    that takes a CapsNet takes this model.
+
+    Args:
+        input_shape: `(height, width, channels)` of the images; at least
+            21x21, so that the backbone leaves a grid of at least 1x1.
+        num_classes: number of classes (output capsules).
+        shift_pixels: random shift of up to this many pixels in training.
+        lam_recon: weight of the reconstruction loss (0 to switch it off).
+        dim_primary_capsule, dim_class_capsule: capsule sizes (8 and 16).
+        decoder: build the reconstruction decoder.
+        seed: seed for the random shifts.
+
+    Returns:
+        `CapsNetModels(train, evaluate, manipulate)`.
+    """
+    input_shape = _check_input_shape(input_shape)
+    validation.positive_int("num_classes", num_classes)
+    features = backbone(input_shape)
+    grid = features.output_shape[1:3]
+    if min(grid) < 1:
+        raise ValueError(f"Efficient-CapsNet needs images of at least 21x21 pixels, got {input_shape}")
+
+    images = keras.Input(input_shape, name="image")
+    shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
+    # The depthwise kernel spans the whole (square) grid: one value per channel.
+    primary = DepthwisePrimaryCapsule(dim_primary_capsule, kernel_size=min(grid), name="primarycaps")
+    digits = SelfAttentionCapsuleLayer(num_classes, dim_class_capsule, name="digitcaps")
+    capsules = digits(primary(features(shifted)))
+    if not decoder:
+        return without_decoder(images, capsules)
+    reconstruct = decoder_net(
+        num_classes,
+        dim_class_capsule,
+        input_shape,
+        hidden_initializer="he_normal",
+        output_initializer="glorot_normal",
+    )
+    return with_decoder(images, shifted, capsules, reconstruct, lam_recon)
