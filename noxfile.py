@@ -1,4 +1,4 @@
-"""Sessions: tests per backend, all backends, agreement, portability, lint, bench.
+"""Sessions: tests per backend, all backends, agreement, portability, lint, bench, gpu.
 
 `nox -s NAME` builds one virtual environment per session and installs the
 project with the right extra. `nox --no-venv -s NAME` runs the same sessions in
@@ -79,3 +79,15 @@ def bench(session):
     """Training/evaluation speed per backend; writes bench.json and bench.png."""
     install(session, "all-cpu")
     session.run("python", "cli.py", "bench", *session.posargs)
+
+
+@nox.session
+def gpu(session):
+    """The GPU run (tools/gpu_run.py, README "GPU runs"); no arguments: its CPU smoke test.
+
+    On a GPU machine use the CUDA builds already installed: `nox --no-venv -s gpu --
+    all --budget 540` (a venv of its own would get the CPU build of torch); where
+    there is no nox (the lent GPU machine): `python3 -m tools.gpu_run all --budget 540`.
+    """
+    install(session, "all-cpu")
+    session.run("python", "-m", "tools.gpu_run", *(session.posargs or ["all", "--smoke"]))

@@ -1,0 +1,205 @@
+"""The GPU run (`python -m tools.gpu_run`, README "GPU runs") on a CPU: its smoke mode
+runs every part, so the prepared command cannot rot between GPU sessions."""
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from tools import gpu_run
+from tools.gpu import device, prepare, summary
+from tools.gpu.context import REPO, run_until
+
+
+def _gpu_run(*args, timeout=900):
+    environment = {**os.environ, "KERAS_BACKEND": keras.backend.backend()}
+    return subprocess.run(
+        [sys.executable, "-m", "tools.gpu_run", *map(str, args)],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
+    backend = keras.backend.backend()
+    out, work, archive = tmp_path / "gpu-cpu", tmp_path / "work", tmp_path / "gpu.tar.gz"
+    options = ["--smoke", "--backends", backend, "--out", out, "--work", work, "--archive", archive]
+    try:
+        first = _gpu_run("all", *options)
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert "fashion done" in first.stdout and "Traceback" not in first.stderr
+        assert (out / f"info-{backend}.txt").read_text().startswith(f"backend: {backend}")
+        rows = json.loads((out / "bench-summary.json").read_text())
+        assert [(r["backend"], r["batch_size"]) for r in rows] == [(backend, 8)]
+        assert rows[0]["train_img_per_s"] > 0 and rows[0]["fastest_batch"], rows
+        for run in ("mnist", "ablation-r1-norecon", "fashion"):
+            status = json.loads((out / run / "status.json").read_text())
+            assert status["finished"] and status["epochs_done"] == 1 and status["backend"] == backend
+            assert len(status["test_error_per_epoch"]) == 1 and (out / run / "log.png").is_file()
+        assert json.loads((out / "ablation-r1-norecon" / "status.json").read_text())["routings"] == 1
+        assert (out / "mnist" / "real_and_recon.png").is_file()
+        assert "| mnist | smoke.npz |" in (out / "training.md").read_text()
+        with tarfile.open(archive) as tar:
+            assert "gpu-cpu/bench-summary.md" in tar.getnames()
+
+        started = time.monotonic()
+        again = _gpu_run("all", *options)
+        assert again.returncode == 0, again.stdout + again.stderr
+        assert "already measured" in again.stdout and "mnist: already finished" in again.stdout
+        assert time.monotonic() - started < 60
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # checkpoints: hundreds of MB
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["bogus"], "unknown part bogus"),
+        (["bench", "--batches", "0"], "--batches '0'"),
+        (["bench", "--backends", "caffe"], "unknown --backends caffe"),
+        (["bench", "--precisions", "float8"], "unknown --precisions float8"),
+        (["mnist", "--precision", "float8"], "unknown --precision 'float8'"),
+        (["bench", "--budget", "-1"], "--budget -1.0"),
+        (["mnist", "--epochs", "0"], "--epochs 0"),
+        (["fashion", "--data-dir", "/nonexistent"], "fashion_mnist.npz not found"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, fragment, capsys):
+    assert gpu_run.main(args) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and fragment in lines[0], captured.err
+    assert captured.out == ""
+
+
+def test_a_stopped_process_gets_sigterm_then_sigkill(tmp_path):
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    graceful = (
+        "import signal, sys, time; signal.signal(signal.SIGTERM, lambda *a: sys.exit(130)); time.sleep(60)"
+    )
+    started = time.monotonic()
+    code, stopped = run_until(
+        [sys.executable, "-c", graceful], tmp_path / "a.log", environment, stop_at=started + 1
+    )
+    assert (code, stopped) == (130, True) and time.monotonic() - started < 20
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(60)"
+    started = time.monotonic()
+    code, stopped = run_until(
+        [sys.executable, "-c", stubborn], tmp_path / "b.log", environment, stop_at=started + 1, grace=1
+    )
+    assert (code, stopped) == (-signal.SIGKILL, True) and time.monotonic() - started < 20
+
+
+def _bench_json(folder, backend, batch, speeds, epoch_s):
+    folder.mkdir(parents=True)
+    records = {}
+    for precision, speed in speeds.items():
+        records[f"{backend} {precision}"] = {
+            "backend": backend,
+            "precision": precision,
+            "batch_size": batch,
+            "train_img_per_s": speed,
+            "vs_float32": round(speed / speeds["float32"], 2),
+            "epoch_s": epoch_s,
+            "epoch_measured": True,
+            "eval_img_per_s": 3 * speed,
+            "peak_memory_mb": 1000.0,
+            "peak_memory_kind": "device",
+            "train_gflops": speed * 1.2,
+            "versions": {"keras": "3.15.1", backend: "1.0"},
+        }
+    (folder / "bench.json").write_text(json.dumps(records))
+
+
+def test_summary_marks_the_fastest_batch_and_judges_the_targets(tmp_path):
+    _bench_json(
+        tmp_path / "bench" / "jax-b100", "jax", 100, {"float32": 10_000, "mixed_bfloat16": 16_000}, 6.0
+    )
+    _bench_json(
+        tmp_path / "bench" / "jax-b512", "jax", 512, {"float32": 20_000, "mixed_bfloat16": 40_000}, 1.5
+    )
+    _bench_json(
+        tmp_path / "bench" / "torch-b100", "torch", 100, {"float32": 15_000, "mixed_bfloat16": 20_000}, 4.0
+    )
+    (tmp_path / "bench" / "torch-b512").mkdir()
+    (tmp_path / "bench" / "torch-b512" / "bench.json").write_text(
+        json.dumps({"torch float32": {"backend": "torch", "precision": "float32", "error": "out of memory"}})
+    )
+    name = "NVIDIA H100 80GB HBM3"
+    rows = summary.rows(tmp_path, name)
+    assert [(r["backend"], r["precision"], r["batch_size"]) for r in rows][:3] == [
+        ("jax", "float32", 100),
+        ("jax", "float32", 512),
+        ("jax", "mixed_bfloat16", 100),
+    ]
+    fastest = {(r["backend"], r["precision"]): r["batch_size"] for r in rows if r.get("fastest_batch")}
+    assert fastest == {
+        ("jax", "float32"): 512,
+        ("jax", "mixed_bfloat16"): 512,
+        ("torch", "float32"): 100,
+        ("torch", "mixed_bfloat16"): 100,
+    }
+    jax_f32 = next(r for r in rows if r["backend"] == "jax" and r["batch_size"] == 512)
+    assert jax_f32["nominal_tflops"] == 66.9
+    assert jax_f32["share_of_nominal_peak"] == round(20_000 * 1.2 / 66_900, 4)
+    lines = summary.targets(rows)
+    assert any(line.startswith("fastest 60,000-image fit() epoch: 1.5 s (jax, float32") for line in lines)
+    assert any("float32: jax 20000 vs torch 15000" in line and "1.33x apart" in line for line in lines)
+    assert any(
+        line.startswith("jax: mixed_bfloat16 2.00x float32") and line.endswith("met") for line in lines
+    )
+    assert any(line.startswith("torch: mixed_bfloat16 1.33x") and line.endswith("not met") for line in lines)
+    text = summary.markdown(rows, name, ["jax", "torch"])
+    assert "failed: out of memory" in text and "Not measured: tensorflow" in text
+    assert summary.fastest_backend(tmp_path, name, "float32", 100) == "torch"
+
+
+def test_device_names_and_datasheet_peaks():
+    assert device.slug("NVIDIA H100 80GB HBM3") == "h100-80gb-hbm3"
+    assert device.nominal_tflops("NVIDIA H100 80GB HBM3", "fast") == 494.7
+    assert device.nominal_tflops("NVIDIA H100 PCIe", "mixed_bfloat16") == 756.0
+    assert device.nominal_tflops("NVIDIA H200", "float32") == 66.9
+    assert device.nominal_tflops("cpu", "float32") is None
+
+
+def _write_idx(path, array):
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(n.to_bytes(4, "big") for n in array.shape)
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def test_prepare_reads_an_idx_folder_into_the_keras_layout(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train-images-idx3-ubyte.gz": rng.integers(0, 256, (6, 28, 28)),
+        "train-labels-idx1-ubyte.gz": np.arange(6) % 10,
+        "t10k-images-idx3-ubyte.gz": rng.integers(0, 256, (4, 28, 28)),
+        "t10k-labels-idx1-ubyte.gz": np.arange(4),
+    }
+    for name, array in arrays.items():
+        _write_idx(tmp_path / name, array)
+    read = prepare.idx_folder_arrays(tmp_path)
+    assert read["x_train"].dtype == np.uint8 and read["x_train"].shape == (6, 28, 28)
+    np.testing.assert_array_equal(read["y_test"], np.arange(4))
+    smoke = prepare.smoke_data(tmp_path / "smoke.npz", train=20, test=10)
+    with np.load(smoke) as npz:
+        assert npz["x_train"].shape[0] == 20 and npz["x_test"].shape[0] == 10
+
+
+def test_prepare_refuses_a_missing_idx_folder():
+    with pytest.raises(gpu_run.UsageError, match="dataset-fashion-mnist"):
+        prepare.idx_folder_arrays(Path("/nonexistent/fashion"))

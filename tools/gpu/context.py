@@ -1,0 +1,147 @@
+"""What every part of a GPU run shares: its settings, the time budget, and subprocesses.
+
+The parts never import Keras themselves: each measurement runs `capsnet` in a
+fresh process (Keras fixes its backend at import, and JAX would hold the GPU's
+memory for as long as this process lives).
+"""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+START = time.monotonic()
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line `Error: ...`, exit code 2."""
+
+
+def say(message):
+    """Print one progress line, prefixed by the seconds since this command started."""
+    print(f"[{time.monotonic() - START:6.0f}s] {message}", flush=True)
+
+
+class Budget:
+    """A deadline `seconds` from now (None: no deadline)."""
+
+    def __init__(self, seconds=None):
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def remaining(self):
+        """Seconds left before the deadline (infinity without one)."""
+        return math.inf if self.deadline is None else self.deadline - time.monotonic()
+
+    def allows(self, seconds):
+        """Whether `seconds` of work still fit before the deadline."""
+        return self.remaining() >= seconds
+
+    def stop_at(self, margin):
+        """The monotonic time at which a subprocess must be asked to stop, or None."""
+        return None if self.deadline is None else self.deadline - margin
+
+
+@dataclass
+class Settings:
+    """The options of one `python -m tools.gpu_run` command (see its --help)."""
+
+    parts: list
+    out: Path
+    work: Path
+    archive: Path | None
+    budget: Budget
+    backends: list
+    smoke: bool
+    data_dir: Path
+    wheels_dir: Path
+    site: Path
+    device_name: str
+    batches: list
+    precisions: list
+    epoch_images: int
+    steps: int
+    warmup: int
+    train_backend: str | None
+    precision: str
+    batch_size: int
+    epochs: int
+    ablation_epochs: int
+    seed: int
+    shared: Path
+    fashion_idx: Path
+
+    # Seconds kept free at the end of the budget: a stopped subprocess exits,
+    # results are copied and the archive is written.
+    margin: float = 45.0
+
+    def capsnet(self, backend, *args):
+        """The command line of `python -m capsnet --backend BACKEND ARGS...`."""
+        return [sys.executable, "-m", "capsnet", "--backend", backend, *map(str, args)]
+
+    def environment(self, backend=None):
+        """Environment for a subprocess: the installed wheels on the path, output unbuffered."""
+        paths = [str(self.site)] if self.site.is_dir() else []
+        paths += [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
+        env.update(PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg")
+        if backend:
+            env["KERAS_BACKEND"] = backend
+        return env
+
+    def write_archive(self):
+        """Pack the results folder into --archive (atomically), if one was asked for."""
+        if self.archive is None or not self.out.is_dir():
+            return
+        self.archive.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.archive.with_name(self.archive.name + ".tmp")
+        with tarfile.open(temporary, "w:gz") as tar:
+            tar.add(self.out, arcname=self.out.name)
+        os.replace(temporary, self.archive)
+
+
+def run_until(command, log_path, env, stop_at=None, grace=30.0, every=None, on_tick=None):
+    """Run `command` with its output in `log_path`, asking it to stop at `stop_at`.
+
+    At the monotonic time `stop_at` the process gets SIGTERM (`capsnet train`
+    then finishes at the next batch and keeps its last finished epoch); if it
+    is still running `grace` seconds later, SIGKILL. `on_tick` is called every
+    `every` seconds while it runs (to copy partial results out).
+
+    Returns:
+        (exit code, whether it was asked to stop).
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    stopped, kill_at, last_tick = False, None, time.monotonic()
+    with open(log_path, "w") as log:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        while True:
+            try:
+                process.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            now = time.monotonic()
+            if stop_at is not None and not stopped and now >= stop_at:
+                process.send_signal(signal.SIGTERM)
+                stopped, kill_at = True, now + grace
+            elif stopped and now >= kill_at:
+                process.kill()
+            if on_tick and every and now - last_tick >= every:
+                on_tick()
+                last_tick = now
+    return process.returncode, stopped
+
+
+def last_lines(path, count=5, keep=lambda line: True):
+    """The last `count` lines of a text file that `keep` accepts (progress bars left out)."""
+    try:
+        lines = Path(path).read_text(errors="replace").replace("\r", "\n").splitlines()
+    except OSError:
+        return []
+    return [line for line in lines if line.strip() and keep(line)][-count:]

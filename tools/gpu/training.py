@@ -1,0 +1,269 @@
+"""Parts `mnist`, `ablation` and `fashion`: the paper's training runs, resumable.
+
+Each run is `capsnet train` with the paper's settings (Adam lr 0.001 decayed
+0.9 per epoch, batch 100, 2-pixel shifts; 3 routings with reconstruction
+unless the run says otherwise). Its checkpoints live in `--work/<run>/`; its
+small results (log.csv with the test accuracy of every epoch, run.json,
+log.png, status.json, and once finished real_and_recon.png) are copied into
+`<results>/<run>/` every minute and when it ends.
+
+Before the time budget runs out the run gets SIGTERM: `capsnet train` stops
+at the next batch and keeps its last finished epoch. The next command finds
+its checkpoint and continues with `--resume` (while the machine still holds
+`--work`: a GPU machine stays only 30 s after a call, so chain the calls).
+"""
+
+import csv
+import json
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from tools.gpu import summary
+from tools.gpu.context import last_lines, run_until, say
+
+PAPER = {"lr": 0.001, "lr_decay": 0.9, "shift_pixels": 2}
+RECONSTRUCTION = 0.392  # 0.0005 x sum of squares = 0.392 x mean squared error over 784 pixels
+# Seconds a run needs at least (start, compilation, one epoch) to be worth starting.
+MIN_START_S = 120.0
+SHOWN = ("training on", "epoch ", "test accuracy", "Error", "interrupted", "already finished", "note:")
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    """One training run: its name (folder), data file, length and architecture."""
+
+    name: str
+    data: Path
+    epochs: int
+    routings: int = 3
+    lam_recon: float = RECONSTRUCTION
+
+
+def mnist_runs(settings):
+    return [TrainRun("mnist", _data(settings, "mnist.npz"), settings.epochs)]
+
+
+def ablation_runs(settings):
+    """Routing 1 vs 3, with and without reconstruction. The `mnist` run is the
+    3-routing run with reconstruction when it has the same length."""
+    data, epochs = _data(settings, "mnist.npz"), settings.ablation_epochs
+    runs = [
+        TrainRun("ablation-r1-recon", data, epochs, 1, RECONSTRUCTION),
+        TrainRun("ablation-r1-norecon", data, epochs, 1, 0.0),
+        TrainRun("ablation-r3-norecon", data, epochs, 3, 0.0),
+    ]
+    if epochs != settings.epochs:
+        runs.append(TrainRun("ablation-r3-recon", data, epochs, 3, RECONSTRUCTION))
+    if settings.smoke:  # one run exercises the code: 1 routing and no reconstruction
+        return [runs[1]]
+    return runs
+
+
+def fashion_runs(settings):
+    return [TrainRun("fashion", _data(settings, "fashion_mnist.npz"), settings.epochs)]
+
+
+def _data(settings, name):
+    return settings.work / "smoke.npz" if settings.smoke else settings.data_dir / name
+
+
+def run_all(settings, runs):
+    """Train each run in turn while the budget allows; returns the worst status."""
+    status = "done"
+    for train_run in runs:
+        result = train(settings, train_run)
+        write_table(settings)
+        settings.write_archive()
+        if result == "incomplete":
+            return "incomplete"
+        if result == "failed":
+            status = "failed"
+    return status
+
+
+def train(settings, train_run):
+    """Train (or continue) one run and collect its results; returns a status."""
+    work, results = settings.work / train_run.name, settings.out / train_run.name
+    done = _epochs_done(work)
+    tested = (results / "real_and_recon.png").is_file() or not _tests_figure(settings, train_run)
+    if done >= train_run.epochs and (work / "trained_model.keras").is_file() and tested:
+        say(f"{train_run.name}: already finished ({done} epochs)")
+        return "done"
+    if done == 0 and (results / "log.csv").is_file():
+        aside = _set_aside(results)
+        say(
+            f"{train_run.name}: no checkpoint in {work} (a fresh machine?); starting again, kept {aside.name}"
+        )
+    backend = _backend(settings, work)
+    if done < train_run.epochs or not (work / "trained_model.keras").is_file():
+        if not settings.budget.allows((0 if settings.smoke else MIN_START_S) + settings.margin):
+            say(f"{train_run.name}: not started: time budget; rerun to continue")
+            return "incomplete"
+        say(f"{train_run.name}: {backend} {settings.precision}, epochs {done + 1}-{train_run.epochs}")
+        code, stopped = run_until(
+            settings.capsnet(backend, "train", *_train_args(settings, train_run, work, resume=done > 0)),
+            work / "train.log",
+            settings.environment(backend),
+            stop_at=settings.budget.stop_at(settings.margin),
+            grace=30,
+            every=60,
+            on_tick=lambda: _collect(settings, train_run, work, results, backend),
+        )
+        for line in last_lines(work / "train.log", 4, keep=lambda line: line.startswith(SHOWN)):
+            say(f"{train_run.name}: {line}")
+        _collect(settings, train_run, work, results, backend)
+        if stopped:
+            say(
+                f"{train_run.name}: stopped after {_epochs_done(work)} epochs: time budget; rerun to continue"
+            )
+            return "incomplete"
+        if code != 0:
+            say(f"{train_run.name}: train failed (exit {code}); see {work / 'train.log'}")
+            return "failed"
+    return _test(settings, train_run, work, results, backend)
+
+
+def _train_args(settings, train_run, work, resume):
+    args = ["--epochs", train_run.epochs, "--batch-size", settings.batch_size, "--lr", PAPER["lr"]]
+    args += ["--lr-decay", PAPER["lr_decay"], "--data", train_run.data, "--save-dir", work]
+    args += ["--seed", settings.seed, "--precision", settings.precision]
+    if resume:  # a saved model fixes its architecture; train refuses those options with --resume
+        return [*args, "--resume"]
+    return [*args, "--routings", train_run.routings, "--lam-recon", train_run.lam_recon, "--shift-pixels", 2]
+
+
+def _test(settings, train_run, work, results, backend):
+    """Test the finished model once: real_and_recon.png and test.txt (in --smoke: mnist only)."""
+    if not _tests_figure(settings, train_run):
+        return "done"
+    if not settings.budget.allows(60 + settings.margin):
+        say(f"{train_run.name}: trained; its test figure waits for the next call (time budget)")
+        return "incomplete"
+    args = [
+        "test",
+        "--weights",
+        work / "trained_model.keras",
+        "--data",
+        train_run.data,
+        "--save-dir",
+        results,
+    ]
+    code, _ = run_until(
+        settings.capsnet(backend, *args),
+        results / "test.txt",
+        settings.environment(backend),
+        stop_at=settings.budget.stop_at(settings.margin),
+        grace=10,
+    )
+    for line in last_lines(results / "test.txt", 1, keep=lambda line: line.startswith(SHOWN)):
+        say(f"{train_run.name}: {line}")
+    return "done" if code == 0 else "failed"
+
+
+def _tests_figure(settings, train_run):
+    """Whether a finished run is tested for its figure (in --smoke, only mnist is)."""
+    return not settings.smoke or train_run.name == "mnist"
+
+
+def _backend(settings, work):
+    """The backend a run continues on (its run.json's), else --train-backend, else the
+    backend with the fastest batch-100 epoch in this run's bench, else the first one."""
+    try:
+        return json.loads((work / "run.json").read_text())["backend"]
+    except (OSError, ValueError, KeyError):
+        pass
+    if settings.train_backend:
+        return settings.train_backend
+    fastest = summary.fastest_backend(
+        settings.out, settings.device_name, settings.precision, settings.batch_size
+    )
+    return fastest if fastest in settings.backends else settings.backends[0]
+
+
+def _epochs_done(work):
+    """Finished epochs in `work` (checkpoint.json, the readable copy of the checkpoint's state)."""
+    try:
+        return int(json.loads((work / "checkpoint.json").read_text())["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
+def _set_aside(results):
+    number = 1
+    while (aside := results.with_name(f"{results.name}-earlier-{number}")).exists():
+        number += 1
+    results.rename(aside)
+    return aside
+
+
+def _collect(settings, train_run, work, results, backend):
+    """Copy the run's small files into the results folder, plot, and write status.json."""
+    results.mkdir(parents=True, exist_ok=True)
+    for name in ("log.csv", "run.json", "checkpoint.json"):
+        if (work / name).is_file():
+            shutil.copyfile(work / name, results / name)
+    rows = _log_rows(results / "log.csv")
+    if rows:
+        from capsnet import plots  # numpy and matplotlib only: no Keras in this process
+
+        plots.training_curves(results / "log.csv", results / "log.png")
+    errors = [1 - float(r["val_length_accuracy"]) for r in rows if r.get("val_length_accuracy")]
+    try:
+        seconds = json.loads((work / "run.json").read_text()).get("epoch_times_s", [])
+    except (OSError, ValueError):
+        seconds = []
+    status = {
+        **{k: str(v) if isinstance(v, Path) else v for k, v in asdict(train_run).items()},
+        "data": train_run.data.name,
+        "backend": backend,
+        "precision": settings.precision,
+        "batch_size": settings.batch_size,
+        **PAPER,
+        "seed": settings.seed,
+        "epochs_done": _epochs_done(work),
+        "finished": (work / "trained_model.keras").is_file() and _epochs_done(work) >= train_run.epochs,
+        "test_error_per_epoch": [round(e, 5) for e in errors],
+        "last_test_error": round(errors[-1], 5) if errors else None,
+        "best_test_error": round(min(errors), 5) if errors else None,
+        "median_epoch_s": sorted(seconds)[len(seconds) // 2] if seconds else None,
+    }
+    (results / "status.json").write_text(json.dumps(status, indent=2) + "\n")
+    settings.write_archive()
+
+
+def _log_rows(path):
+    try:
+        with open(path) as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def _run_order(path):
+    """mnist first, then the ablation runs, then fashion, then runs set aside."""
+    name = path.parent.name
+    rank = {"mnist": 0, "ablation": 1, "fashion": 2}.get(name.split("-")[0], 3)
+    return (3 if "-earlier-" in name else rank, name)
+
+
+def write_table(settings):
+    """training.md: one row per run in the results folder, from its status.json."""
+    lines = [
+        f"# capsnet training runs on {settings.device_name}",
+        "",
+        "| run | data | backend | precision | routings | reconstruction | epochs | last test error "
+        "| best test error | median epoch s | finished |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for path in sorted(settings.out.glob("*/status.json"), key=_run_order):
+        s = json.loads(path.read_text())
+        last = f"{s['last_test_error']:.2%}" if s["last_test_error"] is not None else "-"
+        best = f"{s['best_test_error']:.2%}" if s["best_test_error"] is not None else "-"
+        lines.append(
+            f"| {path.parent.name} | {s['data']} | {s['backend']} | {s['precision']} | {s['routings']} "
+            f"| {'yes' if s['lam_recon'] else 'no'} | {s['epochs_done']}/{s['epochs']} | {last} | {best} "
+            f"| {s['median_epoch_s'] or '-'} | {'yes' if s['finished'] else 'no'} |"
+        )
+    lines += ["", "Test error: 1 - val_length_accuracy of log.csv (the full test set, after every epoch)."]
+    (settings.out / "training.md").write_text("\n".join(lines) + "\n")
