@@ -34,9 +34,11 @@ from capsnet.commands.configs import (
     PredictConfig,
     TrainConfig,
 )
+from capsnet.presets import PRESETS
 
 DATASETS = ("mnist", "fashion_mnist", "sample")
 PRECISION_HELP = "; ".join(f"{name}: {what}" for name, what in backends.PRECISIONS.items())
+WEIGHTS_HELP = f"A .keras file, or a shipped preset: {', '.join(PRESETS)}."
 # Architecture options that a saved model (--weights, --resume) already fixes.
 FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
 
@@ -190,7 +192,7 @@ def data_options(subset_help=None):
     help="Random shifts of up to this many pixels each way (0: none).",
 )
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
-@click.option("--weights", type=click.Path(path_type=Path), help="Start from this .keras model.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Start from this model. " + WEIGHTS_HELP)
 @data_options("Use the first N training images.")
 @click.option("--seed", type=SEEDS, help="Seed for initialisation, shuffling and shifts.")
 @click.option(
@@ -242,6 +244,11 @@ def train(ctx, **options):
             "--model cannot change a saved model: --weights and --resume train the saved "
             "architecture; leave --model out, or train a new model without them"
         )
+    if options["weights"] or options["resume"]:
+        from capsnet.model_files import model_kind
+
+        saved = options["weights"] or options["save_dir"] / "checkpoint.keras"
+        options["model"] = model_kind(saved) or options["model"]
     recipe = RECIPES[options["model"]]
     options.update({name: recipe[name] for name in recipe if options[name] is None})
     if options["weights"] or options["resume"]:
@@ -263,7 +270,7 @@ def _given(ctx, name):
 
 
 @cli.command()
-@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help=WEIGHTS_HELP)
 @data_options("Evaluate on the first N test images.")
 @click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True)
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
@@ -273,14 +280,15 @@ def test(**options):
     from capsnet.commands.evaluate import test_model
 
     result = test_model(EvaluateConfig(**options))
+    wrote = f"; wrote {result['figure']}" if result["figure"] else " (no decoder: no reconstructions)"
     click.echo(
         f"test accuracy {result['accuracy']:.2%} (error {result['error']:.2%}) on "
-        f"{result['images']} images; wrote {result['figure']}"
+        f"{result['images']} images{wrote}"
     )
 
 
 @cli.command()
-@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help=WEIGHTS_HELP)
 @click.option(
     "--digit", type=click.IntRange(min=0), default=5, show_default=True, help="Class to manipulate."
 )
@@ -295,7 +303,7 @@ def manipulate(**options):
 
 
 @cli.command()
-@click.option("--weights", type=click.Path(path_type=Path), required=True, help="A .keras model.")
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help=WEIGHTS_HELP)
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--invert", is_flag=True, help="Invert dark-on-light images to MNIST's light-on-dark.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -316,12 +324,12 @@ def predict(weights, inputs, invert, as_json):
 
 
 @cli.command()
-@click.option("--weights", type=click.Path(path_type=Path), help="Describe this .keras model.")
+@click.option("--weights", type=click.Path(path_type=Path), help="Describe this model. " + WEIGHTS_HELP)
 @reports_input_errors
 def info(weights):
     """Backend, versions, devices, model summary and parameter count."""
     import capsnet
-    from capsnet.model_files import load_capsnet
+    from capsnet.model_files import load_capsnet, model_kind
 
     plugin = backends.setup()
     env = backends.environment(plugin)
@@ -334,7 +342,9 @@ def info(weights):
         if reason:
             click.echo(f"{precision} computes in {computed} here: {reason}")
     click.echo("fast paths: " + (", ".join(env["fast_paths"]) or "none"))
+    click.echo("presets (--weights NAME): " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()))
     models = load_capsnet(weights) if weights else capsnet.build_capsnet()
+    click.echo(f"model: {model_kind(weights) if weights else 'capsnet'}")
     models.train.summary(print_fn=lambda line, **_: click.echo(line))
     click.echo(f"parameters: {models.train.count_params():,}")
 

@@ -14,6 +14,14 @@ TRAINING_DEFAULTS = {"lr": 5e-4, "lr_decay": 0.97, "batch_size": 16, "epochs": 1
 BACKBONE = ((32, 5, 1), (64, 3, 1), (64, 3, 1), (128, 3, 2))
 
 
+def smallest_image_side():
+    """The smallest height and width for which the backbone leaves a 1x1 grid (11)."""
+    side = 1
+    for _, kernel, stride in reversed(BACKBONE):
+        side = (side - 1) * stride + kernel
+    return side
+
+
 def backbone(input_shape):
     """Four ReLU convolutions, each followed by batch normalisation ('valid'
     padding, He-normal initialisation): 28x28x1 -> 9x9x128.
@@ -56,7 +64,7 @@ def build_efficient_capsnet(
 
     Args:
         input_shape: `(height, width, channels)` of the images; at least
-            21x21, so that the backbone leaves a grid of at least 1x1.
+            11x11, so that the backbone leaves a grid of at least 1x1.
         num_classes: number of classes (output capsules).
         shift_pixels: random shift of up to this many pixels in training.
         lam_recon: weight of the reconstruction loss (0 to switch it off).
@@ -69,10 +77,13 @@ def build_efficient_capsnet(
     """
     input_shape = _check_input_shape(input_shape)
     validation.positive_int("num_classes", num_classes)
+    side = smallest_image_side()
+    if min(input_shape[:2]) < side:
+        raise ValueError(
+            f"Efficient-CapsNet needs images of at least {side}x{side} pixels, got {input_shape[:2]}"
+        )
     features = backbone(input_shape)
     grid = features.output_shape[1:3]
-    if min(grid) < 1:
-        raise ValueError(f"Efficient-CapsNet needs images of at least 21x21 pixels, got {input_shape}")
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)

@@ -184,6 +184,13 @@ def without_decoder(images, capsules):
     return CapsNetModels(train, _evaluation_model(train), None)
 
 
+def classifier_only(models):
+    """The same trained capsules without the decoder (and without the random
+    shifts): `image -> lengths`, sharing the weights of `models`."""
+    images = keras.Input(models.train.inputs[0].shape[1:], name="image")
+    return without_decoder(images, _capsules(models.train, images))
+
+
 def views_of(train):
     """The three views of a (possibly reloaded) training model, sharing weights."""
     evaluate = _evaluation_model(train)

@@ -8,8 +8,8 @@ way a file can be wrong into one `CapsNetInputError` that says what to do.
 import json
 import zipfile
 import zlib
-from pathlib import Path
 
+from capsnet import presets
 from capsnet.atomic import atomic_write
 from capsnet.errors import CapsNetInputError
 from capsnet.model import views_of
@@ -34,8 +34,8 @@ def load_capsnet(path):
     """
     import keras
 
-    path = Path(path)
-    fix = "pass --weights PATH to a .keras file written by `capsnet train`"
+    path = presets.resolve(path)
+    fix = "pass --weights PATH to a .keras file written by `capsnet train`, or a preset (`capsnet info`)"
     if not path.is_file():
         raise CapsNetInputError(f"model file {path} not found; {fix}")
     if not zipfile.is_zipfile(path):
@@ -58,6 +58,16 @@ def load_capsnet(path):
         f"{path} holds the model {model.name!r}; save the training model "
         f"(CapsNetModels.train) so that all three views can be rebuilt"
     )
+
+
+def model_kind(path):
+    """ "efficient-capsnet" or "capsnet": the architecture saved in a .keras file
+    (None when it cannot be read; loading it then reports why)."""
+    try:
+        config = json.dumps(_read_config(presets.resolve(path), ""))
+    except (CapsNetInputError, OSError):
+        return None
+    return "efficient-capsnet" if "SelfAttentionCapsuleLayer" in config else "capsnet"
 
 
 def _read_config(path, fix):

@@ -1,5 +1,6 @@
 """One `.keras` file, every backend (`nox -s portability`).
 
+For each model (CapsNet and Efficient-CapsNet):
 1. On each backend, train through the CLI: `train --dataset sample --epochs 1`.
 2. Load each of those models under each backend (3 x 3) and predict the
    sample's 1,000 test images: lengths must equal the training backend's to
@@ -24,6 +25,11 @@ from capsnet.fresh_process import run_on_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 1e-5
+# Each model's `train` options; batches of 100 make 50 steps an epoch for both.
+MODELS = {
+    "capsnet": ("--model", "capsnet"),
+    "efficient-capsnet": ("--model", "efficient-capsnet", "--batch-size", "100"),
+}
 
 
 def _run(backend, *args):
@@ -61,6 +67,71 @@ def optimizer_worker(model_file):
     print(json.dumps({"iterations": int(optimizer.iterations), "moments_abs_sum": moments}))
 
 
+def _check_model(names, work, options):
+    """Train one model per backend in `work`, load each on every backend, resume each on the next."""
+    for name in names:
+        print(f"training {options[1]} on {name} ...", flush=True)
+        _run(
+            name,
+            "cli.py",
+            "train",
+            *options,
+            "--dataset",
+            "sample",
+            "--epochs",
+            "1",
+            "--seed",
+            "0",
+            "--save-dir",
+            work / name,
+        )
+    models = [work / name / "trained_model.keras" for name in names]
+    lengths = {}
+    for name in names:
+        _run(name, "-m", "checks.portability", "--predict-worker", work / f"{name}.npz", *models)
+        lengths[name] = dict(np.load(work / f"{name}.npz"))
+
+    loads = {}
+    for trained_on, loaded_on in itertools.product(names, names):
+        reference, got = lengths[trained_on][trained_on], lengths[loaded_on][trained_on]
+        loads[f"{trained_on} -> {loaded_on}"] = {
+            "max abs diff": float(np.max(np.abs(reference - got))),
+            "same class": bool(np.array_equal(reference.argmax(1), got.argmax(1))),
+        }
+
+    resumes = {}
+    for trained_on, resumed_on in zip(names, names[1:] + names[:1], strict=True):
+        run = work / trained_on
+        before = _optimizer_state(resumed_on, run)
+        _run(
+            resumed_on,
+            "cli.py",
+            "train",
+            "--dataset",
+            "sample",
+            "--subset",
+            "200",
+            "--epochs",
+            "2",
+            "--resume",
+            "--save-dir",
+            run,
+        )
+        after = _optimizer_state(resumed_on, run)
+        resumes[f"{trained_on} -> {resumed_on}"] = {
+            "iterations before": before["iterations"],
+            "iterations after": after["iterations"],
+            "moments carried": before["moments_abs_sum"] > 0,
+            "ok": before["iterations"] == 50 and after["iterations"] == 52 and before["moments_abs_sum"] > 0,
+        }
+    return loads, resumes
+
+
+def _optimizer_state(backend, run):
+    output = _run(backend, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backends", default="jax,torch,tensorflow")
@@ -75,78 +146,22 @@ def main(argv=None):
         return optimizer_worker(args.optimizer_worker)
 
     names = args.backends.split(",")
+    loads, resumes = {}, {}
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(args.work or scratch)
-        for name in names:
-            print(f"training on {name} ...", flush=True)
-            _run(
-                name,
-                "cli.py",
-                "train",
-                "--dataset",
-                "sample",
-                "--epochs",
-                "1",
-                "--seed",
-                "0",
-                "--save-dir",
-                work / name,
-            )
-        models = [work / name / "trained_model.keras" for name in names]
-        lengths = {}
-        for name in names:
-            _run(name, "-m", "checks.portability", "--predict-worker", work / f"{name}.npz", *models)
-            lengths[name] = dict(np.load(work / f"{name}.npz"))
+        for model, options in MODELS.items():
+            model_loads, model_resumes = _check_model(names, work / model, options)
+            loads.update({f"{model}: {k}": v for k, v in model_loads.items()})
+            resumes.update({f"{model}: {k}": v for k, v in model_resumes.items()})
 
-        loads = {}
-        for trained_on, loaded_on in itertools.product(names, names):
-            reference, got = lengths[trained_on][trained_on], lengths[loaded_on][trained_on]
-            loads[f"{trained_on} -> {loaded_on}"] = {
-                "max abs diff": float(np.max(np.abs(reference - got))),
-                "same class": bool(np.array_equal(reference.argmax(1), got.argmax(1))),
-            }
-
-        resumes = {}
-        for trained_on, resumed_on in zip(names, names[1:] + names[:1], strict=True):
-            run = work / trained_on
-            before = json.loads(
-                _run(resumed_on, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
-                .strip()
-                .splitlines()[-1]
-            )
-            _run(
-                resumed_on,
-                "cli.py",
-                "train",
-                "--dataset",
-                "sample",
-                "--subset",
-                "200",
-                "--epochs",
-                "2",
-                "--resume",
-                "--save-dir",
-                run,
-            )
-            after = json.loads(
-                _run(resumed_on, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
-                .strip()
-                .splitlines()[-1]
-            )
-            resumes[f"{trained_on} -> {resumed_on}"] = {
-                "iterations before": before["iterations"],
-                "iterations after": after["iterations"],
-                "moments carried": before["moments_abs_sum"] > 0,
-                "ok": before["iterations"] == 50
-                and after["iterations"] == 52
-                and before["moments_abs_sum"] > 0,
-            }
-
-    lines = ["| trained on -> loaded on | max abs diff of lengths | same class, all 1,000 |", "|---|---|---|"]
+    lines = [
+        "| model: trained on -> loaded on | max abs diff of lengths | same class, all 1,000 |",
+        "|---|---|---|",
+    ]
     lines += [f"| {k} | {v['max abs diff']:.1e} | {v['same class']} |" for k, v in loads.items()]
     lines += [
         "",
-        "| resumed: trained on -> continued on | optimizer step before | after 1 more epoch (2 steps) "
+        "| model: trained on -> continued on | optimizer step before | after 1 more epoch (2 steps) "
         "| Adam moments carried |",
         "|---|---|---|---|",
     ]

@@ -147,20 +147,8 @@ def from_primary_capsules(primary, images, T, weights, routings=3):
     """The network from the primary capsules on: DigitCaps, lengths, decoder, loss."""
     w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
     T = np.asarray(T, np.float64)
-    batch = primary.shape[0]
     digit = routing(primary, w["W"], routings)
-    lengths = np.sqrt(np.sum(digit**2, axis=-1))
-    masked = (digit * T[:, :, None]).reshape(batch, -1)
-    hidden = relu(masked @ w["dense1_kernel"] + w["dense1_bias"])
-    hidden = relu(hidden @ w["dense2_kernel"] + w["dense2_bias"])
-    pixels = sigmoid(hidden @ w["dense3_kernel"] + w["dense3_bias"])
-    squared_errors = np.sum((pixels - images.reshape(batch, -1)) ** 2, axis=1)
-    return {
-        "digit": digit,
-        "lengths": lengths,
-        "reconstruction": pixels.reshape(images.shape),
-        "loss": margin_loss(T, lengths) + 0.0005 * np.mean(squared_errors),
-    }
+    return _decoded(digit, images, T, w)
 
 
 # ---------------------------------------------------------------------------
@@ -215,3 +203,52 @@ def depthwise_conv2d(x, kernel, bias, stride=1):
     windows = np.lib.stride_tricks.sliding_window_view(x, (k, k), axis=(1, 2))
     windows = windows[:, ::stride, ::stride]  # (batch, oh, ow, c, k, k)
     return np.einsum("bhwcyx,yxc->bhwc", windows, kernel[..., 0]) + bias
+
+
+def batch_norm(x, gamma, beta, mean, variance, epsilon=1e-3):
+    """Batch normalisation at inference: the moving statistics, per channel."""
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
+
+
+def efficient_capsnet(images, T, weights, dim_primary_capsule=8):
+    """Forward pass and loss of the paper's Efficient-CapsNet (inference-mode
+    batch normalisation), decoder masked by T.
+
+    Args:
+        images: (batch, 28, 28, 1) in [0, 1].
+        T: (batch, num_classes) one-hot labels.
+        weights: conv{1..4}_{kernel,bias}, bn{1..4}_{gamma,beta,mean,variance},
+            primary_kernel (9, 9, 128, 1), primary_bias, W, B and
+            dense{1,2,3}_{kernel,bias}.
+
+    Returns:
+        dict with primary, digit, lengths, reconstruction and loss (as `capsnet`).
+    """
+    w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
+    x = np.asarray(images, np.float64)
+    batch = x.shape[0]
+    features = x
+    for n, stride in enumerate((1, 1, 1, 2), start=1):
+        features = relu(conv2d(features, w[f"conv{n}_kernel"], w[f"conv{n}_bias"], stride))
+        features = batch_norm(features, *(w[f"bn{n}_{p}"] for p in ("gamma", "beta", "mean", "variance")))
+    primary = depthwise_conv2d(features, w["primary_kernel"], w["primary_bias"])
+    primary = efficient_squash(primary.reshape(batch, -1, dim_primary_capsule))
+    digit, _ = self_attention_routing(primary, w["W"], w["B"])
+    return {"primary": primary, **_decoded(digit, x, np.asarray(T, np.float64), w)}
+
+
+def _decoded(digit, images, T, w):
+    """Lengths, the reconstruction from the T-masked capsules, and the loss."""
+    batch = digit.shape[0]
+    lengths = np.sqrt(np.sum(digit**2, axis=-1))
+    masked = (digit * T[:, :, None]).reshape(batch, -1)
+    hidden = relu(masked @ w["dense1_kernel"] + w["dense1_bias"])
+    hidden = relu(hidden @ w["dense2_kernel"] + w["dense2_bias"])
+    pixels = sigmoid(hidden @ w["dense3_kernel"] + w["dense3_bias"])
+    squared_errors = np.sum((pixels - images.reshape(batch, -1)) ** 2, axis=1)
+    return {
+        "digit": digit,
+        "lengths": lengths,
+        "reconstruction": pixels.reshape(images.shape),
+        "loss": margin_loss(T, lengths) + 0.0005 * np.mean(squared_errors),
+    }

@@ -26,15 +26,31 @@ def _model_and_data(config):
     return models, data
 
 
+def lengths_and_reconstructions(models, x, batch_size=None):
+    """The class capsules' lengths `(n, num_classes)` and the reconstructions
+    (like `x`; None for a model without a decoder)."""
+    outputs = models.evaluate.predict(x, batch_size=batch_size, verbose=0)
+    if models.manipulate is None:  # no decoder: the lengths are the only output
+        return outputs, None
+    return outputs[0], outputs[1]
+
+
 def test_model(config):
-    """Accuracy on the test split (an `EvaluateConfig`); writes real_and_recon.png."""
+    """Accuracy on the test split (an `EvaluateConfig`); writes real_and_recon.png
+    when the model has a decoder ("figure" is None otherwise)."""
     models, data = _model_and_data(config)
-    lengths, reconstructions = models.evaluate.predict(data.x_test, batch_size=config.batch_size, verbose=0)
+    lengths, reconstructions = lengths_and_reconstructions(models, data.x_test, config.batch_size)
     accuracy = float(np.mean(np.argmax(lengths, axis=1) == data.y_test))
-    save_dir = check_writable(config.save_dir)
-    figure = save_dir / "real_and_recon.png"
-    plots.real_and_recon(data.x_test[:50], reconstructions[:50], figure)
-    return {"accuracy": accuracy, "error": 1 - accuracy, "images": len(data.y_test), "figure": str(figure)}
+    figure = None
+    if reconstructions is not None:
+        figure = check_writable(config.save_dir) / "real_and_recon.png"
+        plots.real_and_recon(data.x_test[:50], reconstructions[:50], figure)
+    return {
+        "accuracy": accuracy,
+        "error": 1 - accuracy,
+        "images": len(data.y_test),
+        "figure": figure and str(figure),
+    }
 
 
 def manipulate_latent(config):
@@ -42,6 +58,11 @@ def manipulate_latent(config):
     dimension offset in turn; writes manipulate-<digit>.png (dimensions x offsets)."""
     digit = config.digit
     models, data = _model_and_data(config)
+    if models.manipulate is None:
+        raise CapsNetInputError(
+            f"{config.weights} has no decoder, so its capsules cannot be drawn; "
+            f"use a model trained by `capsnet train` (it keeps the decoder)"
+        )
     num_classes, dim = models.manipulate.inputs[2].shape[1:]
     if digit >= num_classes:
         raise CapsNetInputError(
@@ -73,7 +94,7 @@ def predict_files(config):
     results = []
     for path in paths:
         batch = images.load_for_model(path, input_shape, invert)
-        lengths, _ = models.evaluate.predict(batch, verbose=0)
+        lengths, _ = lengths_and_reconstructions(models, batch)
         if not np.all(np.isfinite(lengths)):
             raise CapsNetInputError(
                 f"{weights} gives non-finite (NaN) capsule lengths for {path}: the model's weights "

@@ -105,6 +105,11 @@ def _models(config, data, save_dir):
         return models, state["epoch"], state["best_val_accuracy"]
     if config.weights:
         models = load_capsnet(config.weights)
+        if models.manipulate is None:
+            raise CapsNetInputError(
+                f"{config.weights} has no decoder (a preset, or built without one), so it cannot be "
+                f"trained further here; train a new model, or start from a file written by `capsnet train`"
+            )
     else:
         models = build_model(config, data)
     training.compile_for_training(models.train, config.lr)

@@ -1,0 +1,31 @@
+"""Turn a trained model into a shipped preset: `python -m tools.make_preset RUN.keras NAME`.
+
+Keeps the capsules and drops the decoder and the random shifts (the preset
+classifies; it does not reconstruct), and writes capsnet/presets/NAME.keras
+through a temporary file. Add NAME to `capsnet.presets.PRESETS` as well.
+"""
+
+import argparse
+import os
+from pathlib import Path
+
+PRESETS = Path(__file__).resolve().parent.parent / "capsnet" / "presets"
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", type=Path, help="A .keras file written by `capsnet train`.")
+    parser.add_argument("name", help="The preset's name, e.g. efficient-capsnet-mnist.")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+    from capsnet.model import classifier_only
+    from capsnet.model_files import atomic_save, load_capsnet
+
+    out = PRESETS / f"{args.name}.keras"
+    atomic_save(classifier_only(load_capsnet(args.model)).train, out)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()
