@@ -352,6 +352,7 @@ def info(weights):
 def bench_options(command):
     """Options shared by bench and its per-backend worker."""
     options = [
+        click.option("--model", type=click.Choice(MODELS), default="capsnet", show_default=True),
         click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True),
         click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True),
         click.option(

@@ -11,7 +11,7 @@ import time
 import keras
 import numpy as np
 
-from capsnet.layers import CapsuleLayer, PrimaryCapsule
+from capsnet.layers import CapsuleLayer, DepthwisePrimaryCapsule, PrimaryCapsule, SelfAttentionCapsuleLayer
 
 # Multiply-adds of the backward pass per multiply-add of the forward pass: the
 # gradients with respect to the inputs and to the weights, one product each.
@@ -23,10 +23,11 @@ def forward_flops(model):
 
     Counts the products that dominate: convolutions, dense layers, the
     capsule layer's u_hat = W u and each routing iteration's weighted sum and
-    agreement. Element-wise work (squash, softmax, ReLU) is left out: under 1%.
+    agreement (Efficient-CapsNet: its depthwise convolution, and one step of
+    agreement scores and weighted sum). Element-wise work (squash, softmax, ReLU) is left out: under 1%.
 
     Args:
-        model: a built CapsNet model (any of `build_capsnet`'s views).
+        model: a built model (any view of `build_capsnet` or `build_efficient_capsnet`).
     """
     total = 0
     for layer in _layers(model):
@@ -40,6 +41,12 @@ def forward_flops(model):
             total += 2 * math.prod(layer.kernel.shape)  # u_hat
             # per iteration: s_j = sum_i c_ij u_hat (and, before the last, the agreement)
             total += 2 * math.prod(layer.kernel.shape[:3]) * (2 * layer.routings - 1)
+        elif isinstance(layer, DepthwisePrimaryCapsule):
+            grid_positions = layer.output.shape[1] * layer.dim_capsule // layer.kernel.shape[2]
+            total += 2 * math.prod(layer.kernel.shape) * grid_positions
+        elif isinstance(layer, SelfAttentionCapsuleLayer):
+            total += 2 * math.prod(layer.kernel.shape)  # u_hat
+            total += 2 * 2 * math.prod(layer.kernel.shape[:3])  # the agreement scores and s_j
         elif isinstance(layer, keras.layers.Dense):
             total += 2 * math.prod(layer.kernel.shape)
     return total

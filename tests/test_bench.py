@@ -64,3 +64,13 @@ def test_bench_compares_precisions_side_by_side(tmp_path):
 def test_bench_refuses_an_unknown_precision(tmp_path):
     result = invoke("bench", "--precision", "float32,float8", "--out", tmp_path)
     assert result.exit_code == 2 and "float8" in result.output
+
+
+def test_bench_measures_efficient_capsnet(tmp_path):
+    backend = keras.backend.backend()
+    args = ["--backends", backend, "--batch-size", "4", "--steps", "2", "--warmup", "1", "--out", tmp_path]
+    result = invoke("bench", "--model", "efficient-capsnet", *args)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "bench.json").read_text())[backend]
+    assert record["model"] == "efficient-capsnet" and record["routings"] is None
+    assert 0.1 < record["train_gflop_per_image"] < 0.3 and record["train_img_per_s"] > 0

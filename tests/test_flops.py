@@ -28,3 +28,18 @@ def test_training_flops_are_about_1_2_gflop():
 
 def test_matmul_peak_is_a_positive_rate():
     assert flops.matmul_peak("float32", size=256, repeats=2) > 0
+
+
+def test_forward_flops_of_efficient_capsnet():
+    """Mazzia et al.'s MNIST network, by hand: four convolutions, the depthwise
+    primary capsules, one self-attention step and the decoder."""
+    from capsnet.efficient_capsnet import build_efficient_capsnet
+
+    convs = 24 * 24 * 32 * (5 * 5 * 1) + 22 * 22 * 64 * (3 * 3 * 32) + 20 * 20 * 64 * (3 * 3 * 64)
+    convs += 9 * 9 * 128 * (3 * 3 * 64)  # 20 -> 9, stride 2
+    primary = 128 * (9 * 9)  # one 9x9 filter per channel, one position
+    u_hat = 16 * 10 * 16 * 8
+    attention = 2 * 16 * 10 * 16  # agreement scores, then s_j
+    decoder = 16 * 10 * 512 + 512 * 1024 + 1024 * 784
+    expected = 2 * (convs + primary + u_hat + attention + decoder)
+    assert flops.forward_flops(build_efficient_capsnet().train) == expected

@@ -41,7 +41,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         first = _gpu_run("all", *options)
         assert first.returncode == 0, first.stdout + first.stderr
         assert "fashion done" in first.stdout and "Traceback" not in first.stderr
-        assert (out / f"info-{backend}.txt").read_text().startswith(f"backend: {backend}")
+        assert f"\nbackend: {backend}\n" in "\n" + (out / f"info-{backend}.txt").read_text()
         rows = json.loads((out / "bench-summary.json").read_text())
         assert [(r["backend"], r["batch_size"]) for r in rows] == [(backend, 8)]
         assert rows[0]["train_img_per_s"] > 0 and rows[0]["fastest_batch"], rows

@@ -34,8 +34,9 @@ def worker(config):
     result.update(
         precision=config.precision,
         jit="auto" if config.jit is None else config.jit,
+        model=config.model,
         batch_size=config.batch_size,
-        routings=config.routings,
+        routings=config.routings if config.model == "capsnet" else None,
         fast_paths=env["fast_paths"],
         versions=env["versions"],
         devices=env["devices"],
@@ -48,14 +49,14 @@ def measure(plugin, config):
     """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
     import keras
 
-    from capsnet.model import build_capsnet
+    from capsnet import builders
     from capsnet.training import compile_for_training, inputs_and_targets
 
     batch_size, routings, steps, warmup = config.batch_size, config.routings, config.steps, config.warmup
     jit = "auto" if config.jit is None else config.jit
     epoch_images = config.images
     sample = datasets.load("sample", config.data)
-    models = build_capsnet(sample.input_shape, 10, routings=routings)
+    models = builders.build(config.model, sample.input_shape, 10, routings=routings)
     compile_for_training(models.train, jit_compile=jit)
     models.evaluate.compile(jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)

@@ -73,6 +73,7 @@ class PredictConfig:
 class BenchConfig:
     """One backend's measurement (`bench` runs one worker per backend with these)."""
 
+    model: str = "capsnet"  # one of MODELS
     batch_size: int = 100
     routings: int = 3
     steps: int = 10

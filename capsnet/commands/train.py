@@ -10,11 +10,10 @@ from pathlib import Path
 import click
 import keras
 
-from capsnet import backends, plots, training
+from capsnet import backends, builders, plots, training
 from capsnet import data as datasets
 from capsnet import save_dir as save_dirs
 from capsnet.errors import CapsNetInputError
-from capsnet.model import build_capsnet
 from capsnet.model_files import atomic_save, atomic_write_text, check_input_shape, load_capsnet
 
 
@@ -118,18 +117,15 @@ def _models(config, data, save_dir):
 
 def build_model(config, data):
     """A new model of kind `config.model` for images and classes like `data`'s."""
-    common = {
-        "input_shape": data.input_shape,
-        "num_classes": data.num_classes,
-        "shift_pixels": config.shift_pixels,
-        "lam_recon": config.lam_recon,
-        "seed": config.seed,
-    }
-    if config.model == "efficient-capsnet":
-        from capsnet.efficient_capsnet import build_efficient_capsnet
-
-        return build_efficient_capsnet(**common)
-    return build_capsnet(routings=config.routings, **common)
+    return builders.build(
+        config.model,
+        data.input_shape,
+        data.num_classes,
+        routings=config.routings,
+        shift_pixels=config.shift_pixels,
+        lam_recon=config.lam_recon,
+        seed=config.seed,
+    )
 
 
 def _distribution(config, plugin):
