@@ -86,8 +86,8 @@ def gpu(session):
     """The GPU run (tools/gpu_run.py, README "GPU runs"); no arguments: its CPU smoke test.
 
     On a GPU machine use the CUDA builds already installed: `nox --no-venv -s gpu --
-    all --budget 540` (a venv of its own would get the CPU build of torch); where
-    there is no nox (the lent GPU machine): `python3 -m tools.gpu_run all --budget 540`.
+    all --budget 560` (a venv of its own would get the CPU build of torch); where
+    there is no nox (the lent GPU machine): `python3 -m tools.gpu_run all --budget 560`.
     """
     install(session, "all-cpu")
     session.run("python", "-m", "tools.gpu_run", *(session.posargs or ["all", "--smoke"]))

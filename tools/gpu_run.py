@@ -1,8 +1,8 @@
 """One prepared command that measures every GPU claim (issue 12); see README "GPU runs".
 
     python -m tools.gpu_run prepare                     # CPU machine: fill .whl/ to carry
-    python -m tools.gpu_run all --budget 540 --archive $OUT/gpu.tar.gz   # GPU machine
-    python -m tools.gpu_run all --smoke                 # CPU smoke test (about a minute a backend)
+    python3 -m tools.gpu_run all --budget 560 --archive $OUT/gpu.tar.gz  # GPU machine
+    python -m tools.gpu_run all --smoke                 # CPU smoke test (1.5-2 min a backend)
 
 Parts, run in the order given: setup, info, bench, mnist, ablation, fashion
 (`all` is all six, in that order), and prepare. Every part writes into the
@@ -35,8 +35,8 @@ DEFAULTS = {
     "batches": ([100, 256, 512, 1024], [8]),
     "precisions": (["float32", "fast", "mixed_bfloat16"], ["float32"]),
     "epoch_images": (60_000, 32),
-    "steps": (20, 2),
-    "warmup": (5, 1),
+    "steps": (10, 2),
+    "warmup": (3, 1),
     "epochs": (50, 1),
     "ablation_epochs": (50, 1),
     "batch_size": (100, 50),
@@ -71,8 +71,8 @@ def parser():
     p.add_argument("--batches", help="bench batch sizes (default 100,256,512,1024)")
     p.add_argument("--precisions", help="bench precisions (default float32,fast,mixed_bfloat16)")
     p.add_argument("--epoch-images", type=int, help="images in bench's timed fit() epoch (default 60000)")
-    p.add_argument("--steps", type=int, help="bench's timed steps (default 20)")
-    p.add_argument("--warmup", type=int, help="bench's untimed steps first (default 5)")
+    p.add_argument("--steps", type=int, help="bench's timed steps (default 10)")
+    p.add_argument("--warmup", type=int, help="bench's untimed steps first (default 3)")
     p.add_argument("--train-backend", help="backend of the training runs (default: fastest in bench)")
     p.add_argument("--precision", default="float32", help="precision of the training runs (float32)")
     p.add_argument("--batch-size", type=int, help="batch size of the training runs (default 100)")

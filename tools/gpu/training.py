@@ -4,7 +4,7 @@ Each run is `capsnet train` with the paper's settings (Adam lr 0.001 decayed
 0.9 per epoch, batch 100, 2-pixel shifts; 3 routings with reconstruction
 unless the run says otherwise). Its checkpoints live in `--work/<run>/`; its
 small results (log.csv with the test accuracy of every epoch, run.json,
-log.png, status.json, and once finished real_and_recon.png) are copied into
+log.png, status.json, the end of train.log, and once finished real_and_recon.png) are copied into
 `<results>/<run>/` every minute and when it ends.
 
 Before the time budget runs out the run gets SIGTERM: `capsnet train` stops
@@ -119,7 +119,7 @@ def train(settings, train_run):
             )
             return "incomplete"
         if code != 0:
-            say(f"{train_run.name}: train failed (exit {code}); see {work / 'train.log'}")
+            say(f"{train_run.name}: train failed (exit {code}); see {results / 'train.log'}")
             return "failed"
     return _test(settings, train_run, work, results, backend)
 
@@ -203,6 +203,8 @@ def _collect(settings, train_run, work, results, backend):
     for name in ("log.csv", "run.json", "checkpoint.json"):
         if (work / name).is_file():
             shutil.copyfile(work / name, results / name)
+    lines = last_lines(work / "train.log", 200)  # the command's output, progress bars split off
+    (results / "train.log").write_text("\n".join(lines) + "\n")
     rows = _log_rows(results / "log.csv")
     if rows:
         from capsnet import plots  # numpy and matplotlib only: no Keras in this process
