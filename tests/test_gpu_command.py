@@ -203,3 +203,12 @@ def test_prepare_reads_an_idx_folder_into_the_keras_layout(tmp_path):
 def test_prepare_refuses_a_missing_idx_folder():
     with pytest.raises(gpu_run.UsageError, match="dataset-fashion-mnist"):
         prepare.idx_folder_arrays(Path("/nonexistent/fashion"))
+
+
+def test_parts_that_do_not_fit_the_budget_are_left_for_the_next_run(tmp_path, capsys):
+    args = ["info", "bench", "mnist", "--smoke", "--budget", "1", "--out", tmp_path / "out"]
+    assert gpu_run.main([*map(str, args), "--work", str(tmp_path / "work")]) == 0
+    output = capsys.readouterr().out
+    assert "bench: not started: time budget" in output and "mnist: not started: time budget" in output
+    assert "run the same command again to continue" in output
+    assert not (tmp_path / "work").exists()
