@@ -298,8 +298,9 @@ def fit(
     callbacks = [
         stop,
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
-        SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
+        # The timer first: on_epoch_saved (run.json) must see this epoch's time.
         EpochTimer(sync, epoch_times, stop),
+        SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
         EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
     ]
     with stop:

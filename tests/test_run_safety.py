@@ -228,3 +228,29 @@ def test_bench_fails_when_a_backend_fails(tmp_path, monkeypatch):
     assert result.exit_code == 1, result.output
     assert "boom" in result.output and "failed on" in result.output
     assert np.all([not p.name.startswith(".") for p in tmp_path.iterdir()])
+
+
+def test_each_saved_epoch_is_recorded_with_its_time(tmp_path, tiny_npz):
+    """run.json is rewritten when an epoch is saved: that epoch's time must be in
+    it already, or a run interrupted later loses it."""
+    from capsnet import data as datasets
+    from capsnet.model import build_capsnet
+
+    data = datasets.load("mnist", tiny_npz)
+    models = build_capsnet(num_classes=10, routings=1)
+    training.compile_for_training(models.train)
+    times, times_at_save = [], []
+    training.fit(
+        models.train,
+        data,
+        tmp_path,
+        epochs=2,
+        batch_size=15,
+        lr=1e-3,
+        lr_decay=0.9,
+        num_classes=10,
+        epoch_times=times,
+        on_epoch_saved=lambda epochs: times_at_save.append(len(times)),
+        verbose=0,
+    )
+    assert times_at_save == [1, 2]
