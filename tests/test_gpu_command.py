@@ -33,6 +33,9 @@ def _gpu_run(*args, timeout=900):
     )
 
 
+@pytest.mark.skipif(
+    keras.backend.backend() == "tensorflow", reason="the GPU machine has no TensorFlow (README: GPU runs)"
+)
 def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
     backend = keras.backend.backend()
     out, work, archive = tmp_path / "gpu-cpu", tmp_path / "work", tmp_path / "gpu.tar.gz"
