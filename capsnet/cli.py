@@ -30,6 +30,7 @@ from capsnet.commands.configs import (
     RECIPES,
     BenchConfig,
     EvaluateConfig,
+    ExportConfig,
     ManipulateConfig,
     PredictConfig,
     TrainConfig,
@@ -208,8 +209,8 @@ def data_options(subset_help=None):
     type=click.Choice(["none", "data-parallel"]),
     default="none",
     show_default=True,
-    help="data-parallel: split each batch over all devices (jax: keras.distribution; "
-    "tensorflow: tf.distribute).",
+    help="data-parallel: split each global batch over all replicas (jax: keras.distribution; "
+    "tensorflow: tf.distribute; torch: one process per device, started by torchrun --nproc-per-node N).",
 )
 @click.option(
     "--coordinator-address",
@@ -347,6 +348,32 @@ def info(weights):
     click.echo(f"model: {model_kind(weights) if weights else 'capsnet'}")
     models.train.summary(print_fn=lambda line, **_: click.echo(line))
     click.echo(f"parameters: {models.train.count_params():,}")
+
+
+@cli.command()
+@click.option("--weights", type=click.Path(path_type=Path), required=True, help=WEIGHTS_HELP)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["onnx", "tf_saved_model", "openvino"]),
+    default="onnx",
+    show_default=True,
+)
+@click.option(
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Where to write (default: NAME.onnx, NAME_saved_model/ or NAME.xml, after the weights' name).",
+)
+@click.option(
+    "--reconstruction", is_flag=True, help="Also output the decoder's reconstruction of the longest capsule."
+)
+@reports_input_errors
+def export(weights, fmt, output, reconstruction):
+    """Export for other runtimes: image batch in, class capsule lengths out."""
+    from capsnet.commands.export import export_model
+
+    written = export_model(ExportConfig(weights, fmt, output, reconstruction))
+    click.echo("wrote " + ", ".join(map(str, written)))
 
 
 def bench_options(command):

@@ -65,3 +65,11 @@ def test_nan_capsule_has_nan_length():
     """A broken (NaN) capsule must not pass for a zero-length one."""
     caps = np.full((1, 2, 4), np.nan, dtype="float32")
     assert np.all(np.isnan(ops.convert_to_numpy(Length()(caps))))
+
+
+def test_mask_by_length_keeps_the_first_of_equally_long_capsules():
+    capsules = np.zeros((1, 4, 2), "float32")
+    capsules[0, 1] = [0.6, 0.0]
+    capsules[0, 3] = [0.0, 0.6]
+    masked = ops.convert_to_numpy(Mask()(capsules)).reshape(4, 2)
+    np.testing.assert_array_equal(masked, [[0, 0], [0.6, 0], [0, 0], [0, 0]])

@@ -83,3 +83,11 @@ class BenchConfig:
     jit: bool | None = None  # None: Keras's "auto"
     fast_paths: bool = True
     data: Path | None = None
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    weights: Path
+    format: str = "onnx"  # one of capsnet.commands.export.FORMATS
+    output: Path | None = None  # default: beside the weights' name, in the working folder
+    reconstruction: bool = False  # also output the decoder's reconstruction

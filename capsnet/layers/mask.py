@@ -30,14 +30,25 @@ class Mask(keras.layers.Layer):
             capsules, labels = inputs
         else:
             capsules = inputs
-            lengths = ops.sum(ops.square(ops.cast(capsules, "float32")), axis=-1)
-            labels = ops.one_hot(ops.argmax(lengths, axis=-1), capsules.shape[1])
+            labels = _longest(capsules)
         masked = capsules * ops.cast(ops.expand_dims(labels, -1), capsules.dtype)
         return ops.reshape(masked, (-1, capsules.shape[1] * capsules.shape[2]))
 
     def compute_output_shape(self, input_shape):
         shape = _capsules_shape(input_shape)
         return (shape[0], shape[1] * shape[2])
+
+
+def _longest(capsules):
+    """One-hot `(batch, num_capsule)` of each example's longest capsule (the first, on a tie).
+
+    Written without argmax: TensorFlow's argmax becomes a Bitcast that ONNX
+    cannot run, and the exported models must mask as Keras does.
+    """
+    squared = ops.sum(ops.square(ops.cast(capsules, "float32")), axis=-1)
+    is_max = ops.cast(squared >= ops.max(squared, axis=-1, keepdims=True), "int32")
+    first = ops.cast(ops.equal(ops.cumsum(is_max, axis=-1), 1), "int32")
+    return is_max * first
 
 
 def _capsules_shape(input_shape):

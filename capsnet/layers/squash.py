@@ -36,12 +36,15 @@ def squash(vectors, axis=-1):
 def efficient_squash(vectors, axis=-1):
     """The squash of Efficient-CapsNet (Mazzia et al., 2021, equation 3).
 
-    squash(s) = (1 - 1 / e^|s|) * s / |s| = (-expm1(-|s|) / |s|) * s
+    squash(s) = (1 - 1 / e^|s|) * s / |s|
 
     Steeper than `squash` near zero (length |s| - |s|^2/2 rather than |s|^2),
-    so small capsules are not suppressed. The factor -expm1(-n)/n is computed
-    without cancellation, and taken as its limit 1 where |s| = 0 (a "double
-    where", so the gradient is finite there too); no epsilon shortens any vector.
+    so small capsules are not suppressed. 1 - e^-n is computed as
+    2 tanh(n/2) / (1 + tanh(n/2)), which keeps full relative precision for
+    tiny n (where 1 - e^-n cancels to 0) and, unlike expm1, exists in every
+    exporter (ONNX, OpenVINO). The factor (1 - e^-n) / n is taken as its limit 1
+    where |s| = 0 (a "double where", so the gradient is finite there too); no
+    epsilon shortens any vector.
 
     Computed in float32 whatever the input dtype; the result has the input's dtype.
 
@@ -57,5 +60,6 @@ def efficient_squash(vectors, axis=-1):
     norm = safe_norm(s, axis=axis, keepdims=True)
     nonzero = norm > 0
     safe = ops.where(nonzero, norm, 1.0)
-    factor = ops.where(nonzero, -ops.expm1(-safe) / safe, 1.0)
+    half = ops.tanh(safe / 2)
+    factor = ops.where(nonzero, 2 * half / ((1 + half) * safe), 1.0)
     return ops.cast(s * factor, dtype)
