@@ -83,3 +83,8 @@ def data_parallel(cluster=None):
     devices = keras.distribution.list_devices()
     keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
     return contextlib.nullcontext(), len(devices)
+
+
+def process_group(cluster=None):
+    """None: one process drives every device (`data_parallel`)."""
+    return None

@@ -35,4 +35,38 @@ class Plugin(Protocol):
         """Register the measured faster ops in `capsnet.fast_ops`; returns their names."""
 
     def data_parallel(self, cluster: dict | None) -> tuple[Any, int]:
-        """(a context to build and compile the model in, number of replicas)."""
+        """(a context to build and compile the model in, number of replicas) where one
+        process drives every replica (keras.distribution, tf.distribute)."""
+
+    def process_group(self, cluster: dict | None) -> "ProcessGroup | None":
+        """Where a launcher starts one process per replica (torchrun), join this process
+        to the others and return their group; None where `data_parallel` serves."""
+
+
+class ProcessGroup(Protocol):
+    """The processes of one data-parallel run, one replica each (torch: torchrun).
+
+    `capsnet.training.OneProcess` is the group of a run in a single process.
+    Every method that talks to the other processes must be called by all of them
+    in the same order.
+    """
+
+    replicas: int  # processes in the group, each holding one replica
+    chief: bool  # whether this process prints and writes the run's files (rank 0)
+
+    def prepare(self, train_model: Any) -> None:
+        """Make the compiled `train_model` one replica: every process starts from the
+        chief's weights, random augmentation differs per process, and gradients are
+        averaged over the group before the optimizer applies them."""
+
+    def fit_arguments(self, x: list, y: list, validation: tuple, batch_size: int, seed: int | None) -> dict:
+        """`Model.fit` arguments giving this process its shard of every global batch of
+        `batch_size` (x, y, batch_size, validation_data, ...), and under "callbacks"
+        the callbacks that must run before the run's own (reshuffling the shards each
+        epoch, averaging the epoch's logs over the group)."""
+
+    def agree(self, *flags: bool) -> tuple[bool, ...]:
+        """Each flag OR-ed over the group, so every process stops at the same step."""
+
+    def close(self) -> None:
+        """Leave the group (also after an error or an interruption)."""

@@ -64,3 +64,8 @@ def data_parallel(cluster=None):
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         strategy = tf.distribute.MirroredStrategy(devices=[d.name for d in devices])
     return strategy.scope(), strategy.num_replicas_in_sync
+
+
+def process_group(cluster=None):
+    """None: one process per host drives its devices (`data_parallel`)."""
+    return None

@@ -1,4 +1,4 @@
-"""PyTorch: TF32, devices, timing sync, gradients and fast paths."""
+"""PyTorch: TF32, devices, timing sync, gradients, fast paths and data parallel (`torch_ddp`)."""
 
 import numpy as np
 import torch
@@ -59,10 +59,25 @@ def install_fast_paths():
 
 
 def data_parallel(cluster=None):
-    """Not offered: Keras 3 has no torch.distributed integration for fit()."""
-    from capsnet.backends import BackendError
+    """Each process holds one replica; the processes are joined by `process_group`."""
+    import contextlib
 
-    raise BackendError(
-        "--distribute data-parallel is not supported on the torch backend; "
-        "use --backend jax (keras.distribution) or --backend tensorflow (tf.distribute)"
-    )
+    return contextlib.nullcontext(), 1
+
+
+def process_group(cluster=None):
+    """Join the processes that torchrun started, one per replica (`torch_ddp`)."""
+    from capsnet.backends import BackendError, torch_ddp
+
+    if cluster:
+        raise BackendError(
+            "on the torch backend torchrun connects the hosts: leave out --coordinator-address, "
+            "--num-processes and --process-id, and run on every host: torchrun --nnodes H --nproc-per-node N "
+            "--rdzv-backend c10d --rdzv-endpoint HOST:PORT cli.py --backend torch train ..."
+        )
+    if not torch_ddp.launched():
+        raise BackendError(
+            "--distribute data-parallel on the torch backend runs one process per replica: start it "
+            "with torchrun --nproc-per-node N cli.py --backend torch train --distribute data-parallel ..."
+        )
+    return torch_ddp.TorchProcessGroup()

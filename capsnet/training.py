@@ -195,11 +195,14 @@ class GracefulStop(keras.callbacks.Callback):
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self):
+    def __init__(self, agree=None):
         super().__init__()
         self.requested = False
         self.diverged = False
         self.previous = {}
+        # With several processes (`ProcessGroup.agree`), one that is stopped stops them all
+        # at the same step: a process that went on alone would wait for the others forever.
+        self.agree = agree or (lambda *flags: flags)
 
     @property
     def halted(self):
@@ -218,10 +221,14 @@ class GracefulStop(keras.callbacks.Callback):
         self.requested = True
         signal.signal(signum, self.previous[signum])
 
+    def agree_with_group(self):
+        self.requested, self.diverged = (bool(flag) for flag in self.agree(self.requested, self.diverged))
+
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             self.diverged = True
+        self.agree_with_group()
         if self.halted:
             self.model.stop_training = True
 
@@ -267,6 +274,28 @@ class SafeCheckpoint(keras.callbacks.Callback):
             self.on_saved(epoch + 1)
 
 
+class OneProcess:
+    """The `ProcessGroup` (capsnet.backends.plugin) of a run in one process, which
+    may still drive several devices (keras.distribution, tf.distribute)."""
+
+    chief = True
+
+    def __init__(self, replicas=1):
+        self.replicas = replicas
+
+    def prepare(self, train_model):
+        pass
+
+    def fit_arguments(self, x, y, validation, batch_size, seed):
+        return {"x": x, "y": y, "batch_size": batch_size, "validation_data": validation, "callbacks": []}
+
+    def agree(self, *flags):
+        return flags
+
+    def close(self):
+        pass
+
+
 def fit(
     train_model,
     data,
@@ -282,38 +311,48 @@ def fit(
     sync=lambda: None,
     on_epoch_saved=None,
     verbose="auto",
+    group=None,
+    seed=None,
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
     to `epoch_times` (so they survive an interruption).
+
+    `group`: the `ProcessGroup` this process trains in (`OneProcess()` when
+    None): it shards the data (`batch_size` is the global batch), and only its
+    chief prints and writes files. `seed` orders its shards.
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
     stopped at a batch boundary, and CapsNetInputError when the loss became
     NaN or infinite; checkpoint.keras then holds the last finished epoch.
     """
+    group = group or OneProcess()
     save_dir = Path(save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
     x, y = inputs_and_targets(data.x_train, data.y_train, num_classes)
     validation = inputs_and_targets(data.x_test, data.y_test, num_classes)
-    stop = GracefulStop()
+    arguments = group.fit_arguments(x, y, validation, batch_size, seed)
+    stop = GracefulStop(group.agree)
     callbacks = [
+        *arguments.pop("callbacks"),
         stop,
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
-        # The timer first: on_epoch_saved (run.json) must see this epoch's time.
-        EpochTimer(sync, epoch_times, stop),
-        SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
-        EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
     ]
+    if group.chief:
+        save_dir.mkdir(parents=True, exist_ok=True)
+        callbacks += [
+            # The timer first: on_epoch_saved (run.json) must see this epoch's time.
+            EpochTimer(sync, epoch_times, stop),
+            SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
+            EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
+        ]
     with stop:
         train_model.fit(
-            x,
-            y,
-            batch_size=batch_size,
+            **arguments,
             epochs=epochs,
             initial_epoch=initial_epoch,
-            validation_data=validation,
             callbacks=callbacks,
-            verbose=verbose,
+            verbose=verbose if group.chief else 0,
         )
+        stop.agree_with_group()  # a signal after the last step reaches every process
     if stop.requested:
         raise KeyboardInterrupt
     if stop.diverged:
@@ -321,4 +360,5 @@ def fit(
             f"training diverged: the loss became NaN or infinite; {save_dir / 'checkpoint.keras'} "
             f"keeps the last finished epoch: lower --lr, check the data, or add --precision float32"
         )
-    atomic_save(train_model, save_dir / "trained_model.keras")
+    if group.chief:
+        atomic_save(train_model, save_dir / "trained_model.keras")

@@ -1,5 +1,6 @@
 """`capsnet train`: build or load a model, fit it, and write the run's files."""
 
+import contextlib
 import csv
 import json
 import os
@@ -21,24 +22,33 @@ def run(config):
     """Train as `config` (a `TrainConfig`) says; see `capsnet train --help`.
 
     The data is validated first, then the save folder is checked and locked
-    for this run (`capsnet.save_dir.claim`) before any model is built.
+    for this run (`capsnet.save_dir.claim`) before any model is built. With
+    several processes (torchrun), only the chief (rank 0) claims the folder,
+    prints and writes files.
     """
     plugin = backends.setup(config.precision, config.seed)
     data = datasets.load(config.dataset, config.data, config.subset)
-    with save_dirs.claim(config.save_dir) as save_dir:
-        _train(config, plugin, data, save_dir)
+    scope, group = _distribution(config, plugin)
+    try:
+        claim = save_dirs.claim if group.chief else contextlib.nullcontext
+        with claim(Path(config.save_dir)) as save_dir:
+            _train(config, plugin, data, save_dir, scope, group)
+    finally:
+        group.close()
 
 
-def _train(config, plugin, data, save_dir):
-    scope, replicas = _distribution(config, plugin)
+def _train(config, plugin, data, save_dir, scope, group):
+    echo = click.echo if group.chief else lambda *args, **kwargs: None
     with scope:
         models, initial_epoch, best = _models(config, data, save_dir)
     check_input_shape(models, data.input_shape)
     num_classes = _check_classes(models, data)
     if initial_epoch >= config.epochs:
-        _finish_interrupted_final_save(models, save_dir)
-        click.echo(f"{save_dir} already finished {initial_epoch} epochs; raise --epochs to train more")
+        if group.chief:
+            _finish_interrupted_final_save(models, save_dir)
+        echo(f"{save_dir} already finished {initial_epoch} epochs; raise --epochs to train more")
         return
+    group.prepare(models.train)
 
     run_file = save_dir / "run.json"
     earlier = json.loads(run_file.read_text()) if config.resume and run_file.is_file() else {}
@@ -50,7 +60,7 @@ def _train(config, plugin, data, save_dir):
         "options": {k: _portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
         "train_images": len(data.x_train),
         "test_images": len(data.x_test),
-        "replicas": replicas,
+        "replicas": group.replicas,
         "epoch_times_s": earlier_times,
     }
 
@@ -58,8 +68,8 @@ def _train(config, plugin, data, save_dir):
         record["epoch_times_s"] = earlier_times + epoch_times
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
-    click.echo(
-        f"training on {len(data.x_train)} images ({keras.backend.backend()}, {replicas} replica(s)), "
+    echo(
+        f"training on {len(data.x_train)} images ({keras.backend.backend()}, {group.replicas} replica(s)), "
         f"epochs {initial_epoch + 1}-{config.epochs}, saving to {save_dir}"
     )
     try:
@@ -77,13 +87,17 @@ def _train(config, plugin, data, save_dir):
             best_val_accuracy=best,
             sync=plugin.sync,
             on_epoch_saved=write_record,
+            group=group,
+            seed=config.seed,
         )
     except KeyboardInterrupt:
-        _report_interruption(save_dir)
+        _report_interruption(save_dir, group.chief)
     except CapsNetInputError:
-        click.echo("", err=True)  # end the progress bar's line before the one-line error
+        echo("", err=True)  # end the progress bar's line before the one-line error
         raise
 
+    if not group.chief:
+        return
     record["final"] = _last_row(save_dir / "log.csv")
     write_record()
     plots.training_curves(save_dir / "log.csv", save_dir / "log.png")
@@ -129,11 +143,13 @@ def build_model(config, data):
 
 
 def _distribution(config, plugin):
-    """(scope to build the model in, replicas) for --distribute."""
-    import contextlib
+    """(scope to build the model in, the `ProcessGroup` of this process) for --distribute.
 
+    One process drives every replica on jax and tensorflow (`data_parallel`);
+    on torch each replica is a process that torchrun started (`process_group`).
+    """
     if config.distribute == "none":
-        return contextlib.nullcontext(), 1
+        return contextlib.nullcontext(), training.OneProcess()
     cluster = None
     if config.coordinator_address or config.num_processes:
         if not (config.coordinator_address and config.num_processes and config.process_id is not None):
@@ -145,13 +161,19 @@ def _distribution(config, plugin):
             "num_processes": config.num_processes,
             "process_id": config.process_id,
         }
-    scope, replicas = plugin.data_parallel(cluster)
-    if config.batch_size % replicas:
+    group = plugin.process_group(cluster)
+    if group is None:
+        scope, replicas = plugin.data_parallel(cluster)
+        group = training.OneProcess(replicas)
+    else:
+        scope = contextlib.nullcontext()
+    if config.batch_size % group.replicas:
+        group.close()
         raise CapsNetInputError(
-            f"--batch-size {config.batch_size} does not split over {replicas} devices; "
-            f"use a multiple of {replicas}"
+            f"--batch-size {config.batch_size} does not split over {group.replicas} replicas; "
+            f"use a multiple of {group.replicas}"
         )
-    return scope, replicas
+    return scope, group
 
 
 def _check_classes(models, data):
@@ -172,7 +194,9 @@ def _finish_interrupted_final_save(models, save_dir):
         click.echo(f"wrote {final}, which the interrupted run had not finished saving")
 
 
-def _report_interruption(save_dir):
+def _report_interruption(save_dir, chief=True):
+    if not chief:
+        raise SystemExit(130)
     try:
         done = training.read_checkpoint_state(save_dir)["epoch"]
     except CapsNetInputError:
