@@ -72,4 +72,4 @@ def test_mask_by_length_keeps_the_first_of_equally_long_capsules():
     capsules[0, 1] = [0.6, 0.0]
     capsules[0, 3] = [0.0, 0.6]
     masked = ops.convert_to_numpy(Mask()(capsules)).reshape(4, 2)
-    np.testing.assert_array_equal(masked, [[0, 0], [0.6, 0], [0, 0], [0, 0]])
+    np.testing.assert_array_equal(masked, np.float32([[0, 0], [0.6, 0], [0, 0], [0, 0]]))
