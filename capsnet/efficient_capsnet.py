@@ -80,7 +80,8 @@ def build_efficient_capsnet(
     side = smallest_image_side()
     if min(input_shape[:2]) < side:
         raise ValueError(
-            f"Efficient-CapsNet needs images of at least {side}x{side} pixels, got {input_shape[:2]}"
+            f"Efficient-CapsNet needs images of at least {side}x{side} pixels, "
+            f"got {input_shape[0]}x{input_shape[1]}"
         )
     features = backbone(input_shape)
     grid = features.output_shape[1:3]

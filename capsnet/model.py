@@ -106,6 +106,12 @@ def build_capsnet(
     validation.positive_int("routings", routings)
     validation.positive_int("conv_filters", conv_filters)
     validation.positive_int("kernel_size", kernel_size)
+    side = smallest_image_side(kernel_size)
+    if min(input_shape[:2]) < side:
+        raise ValueError(
+            f"CapsNet needs images of at least {side}x{side} pixels (two {kernel_size}x{kernel_size} "
+            f"convolutions), got {input_shape[0]}x{input_shape[1]}"
+        )
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
@@ -189,6 +195,12 @@ def classifier_only(models):
     shifts): `image -> lengths`, sharing the weights of `models`."""
     images = keras.Input(models.train.inputs[0].shape[1:], name="image")
     return without_decoder(images, _capsules(models.train, images))
+
+
+def smallest_image_side(kernel_size=9):
+    """The smallest height and width CapsNet takes: conv1 and PrimaryCaps each
+    need `kernel_size` pixels (17 for the paper's 9x9 kernels)."""
+    return 2 * kernel_size - 1
 
 
 def views_of(train):
