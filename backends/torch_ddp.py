@@ -109,6 +109,13 @@ class TorchProcessGroup:
         loader = DataLoader(examples, sampler=BatchSampler(sampler, local, drop_last=False), batch_size=None)
         part = slice(self.rank, None, self.replicas)
         val_x, val_y = ([array[part] for array in arrays] for arrays in validation)
+        if not len(val_x[0]):
+            from capsnet.backends import BackendError
+
+            raise BackendError(
+                f"{len(validation[0][0])} test image(s) do not give each of {self.replicas} processes one; "
+                f"use more test images or fewer processes"
+            )
         return {
             "x": loader,
             "y": None,
