@@ -138,16 +138,57 @@ def show_notes():
     return stop
 
 
+class ImageSize(click.ParamType):
+    """HxW (or one number for a square) -> (height, width)."""
+
+    name = "HxW"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).lower().split("x")
+        try:
+            size = tuple(int(p) for p in parts) * (2 if len(parts) == 1 else 1)
+        except ValueError:
+            size = ()
+        if len(size) != 2 or min(size) < 1:
+            self.fail(f"{value!r} is not a size; give HxW in pixels, e.g. 32x32", param, ctx)
+        return size
+
+
+FOLDER_OPTIONS = (
+    click.option("--image-size", type=ImageSize(), help="Class folders: resize every image to HxW."),
+    click.option(
+        "--channels",
+        type=click.Choice(["1", "3"]),
+        callback=lambda ctx, param, value: int(value) if value else None,
+        help="Class folders: grey or colour (default: from the images).",
+    ),
+    click.option(
+        "--validation-split",
+        type=FiniteFloat(0, 1, min_open=True, max_open=True),
+        help="Class folders without test/ or val/: hold out this fraction of each class.",
+    ),
+    click.option(
+        "--strict", is_flag=True, help="Class folders: refuse unreadable image files (default: skip them)."
+    ),
+)
+
+
 def data_options(subset_help=None):
     """--dataset and --data (and --subset, described by `subset_help`) for the commands that read data."""
 
     def decorate(command):
         if subset_help:
             command = click.option("--subset", type=click.IntRange(min=1), help=subset_help)(command)
+        for option in reversed(FOLDER_OPTIONS):
+            command = option(command)
         command = click.option(
             "--data",
             type=click.Path(path_type=Path),
-            help="An .npz (x_train, y_train, x_test, y_test) or a folder of IDX files; no download.",
+            help="An .npz (x_train, y_train, x_test, y_test), a folder of IDX files, or class folders "
+            "of images (DIR/train/<class>/*.png and DIR/test/<class>/, or DIR/<class>/ with "
+            "--validation-split); no download.",
         )(command)
         return click.option(
             "--dataset",
@@ -282,6 +323,9 @@ def test(**options):
 
     result = test_model(EvaluateConfig(**options))
     wrote = f"; wrote {result['figure']}" if result["figure"] else " (no decoder: no reconstructions)"
+    click.echo("| class | images | correct | accuracy |\n|---|---|---|---|")
+    for row in result["per_class"]:
+        click.echo(f"| {row['name']} | {row['images']} | {row['correct']} | {row['accuracy']:.2%} |")
     click.echo(
         f"test accuracy {result['accuracy']:.2%} (error {result['error']:.2%}) on "
         f"{result['images']} images{wrote}"
@@ -319,9 +363,8 @@ def predict(weights, inputs, invert, as_json):
         return
     for r in results:
         lengths = " ".join(f"{v:.3f}" for v in r["lengths"])
-        click.echo(
-            f"{r['input']}: class {r['class']} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}"
-        )
+        label = f"{r['class_name']} ({r['class']})" if "class_name" in r else str(r["class"])
+        click.echo(f"{r['input']}: class {label} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}")
 
 
 @cli.command()

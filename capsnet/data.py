@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from capsnet import inputs
+from capsnet import image_folders, inputs
 from capsnet.errors import CapsNetInputError
 
 SAMPLE = Path(__file__).parent / "sample_data" / "mnist_sample.npz"
@@ -29,9 +29,12 @@ class Dataset(NamedTuple):
     y_train: np.ndarray
     x_test: np.ndarray
     y_test: np.ndarray
+    class_names: tuple | None = None  # label order; from class folders, else None
 
     @property
     def num_classes(self):
+        if self.class_names:
+            return len(self.class_names)
         return int(max(self.y_train.max(), self.y_test.max())) + 1
 
     @property
@@ -39,29 +42,40 @@ class Dataset(NamedTuple):
         return tuple(self.x_train.shape[1:])
 
 
-def load(name="mnist", path=None, subset=None):
-    """Load a dataset by name, or from `path` (an .npz file or an IDX folder).
+def load(name="mnist", path=None, subset=None, folders=None):
+    """Load a dataset by name, or from `path` (an .npz file, an IDX folder, or
+    class folders of images: `capsnet.image_folders`).
 
     Args:
         name: "mnist", "fashion_mnist" or "sample" (ignored when `path` is given).
         path: a file or folder to read instead of downloading; never touches the
             network.
         subset: keep only the first `subset` training images.
+        folders: options for class folders (`image_folders.load_folders`'s
+            image_size, channels, validation_split, strict, seed).
     """
-    if path is not None:
-        arrays = _from_path(Path(path))
-    elif name == "sample":
-        arrays = _from_npz(SAMPLE)
-    elif name == "fashion_mnist" and FASHION_MNIST_DEBIAN.is_dir():
-        arrays = _from_idx_folder(FASHION_MNIST_DEBIAN)
-    elif name in ("mnist", "fashion_mnist"):
-        arrays = _download(name)
+    if path is not None and image_folders.is_image_folder_dataset(path):
+        *arrays, class_names = image_folders.load_folders(path, **(folders or {}))
+        data = _normalise(dict(zip(IDX_FILES, arrays, strict=True)), source=path)
+        data = data._replace(class_names=class_names)
     else:
-        raise CapsNetInputError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
-    data = _normalise(arrays, source=path or name)
+        data = _normalise(_arrays(name, path), source=path or name)
     if subset is not None:
         data = data._replace(x_train=data.x_train[:subset], y_train=data.y_train[:subset])
     return data
+
+
+def _arrays(name, path):
+    """The four arrays of a named dataset, or of an .npz / IDX folder at `path`."""
+    if path is not None:
+        return _from_path(Path(path))
+    if name == "sample":
+        return _from_npz(SAMPLE)
+    if name == "fashion_mnist" and FASHION_MNIST_DEBIAN.is_dir():
+        return _from_idx_folder(FASHION_MNIST_DEBIAN)
+    if name in ("mnist", "fashion_mnist"):
+        return _download(name)
+    raise CapsNetInputError(f"unknown dataset {name!r}; choose one of {', '.join(NAMES)}")
 
 
 def one_hot(labels, num_classes):

@@ -194,7 +194,14 @@ def classifier_only(models):
     """The same trained capsules without the decoder (and without the random
     shifts): `image -> lengths`, sharing the weights of `models`."""
     images = keras.Input(models.train.inputs[0].shape[1:], name="image")
-    return without_decoder(images, _capsules(models.train, images))
+    classifier = without_decoder(images, _capsules(models.train, images))
+    classifier.train.get_layer("length").class_names = class_names(models)
+    return classifier
+
+
+def class_names(models):
+    """The class names saved with a model (a list, in capsule order), or None."""
+    return models.train.get_layer("length").class_names
 
 
 def smallest_image_side(kernel_size=9):

@@ -9,11 +9,27 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class DataConfig:
-    """Which images to read: a named dataset, or `data` (an .npz or IDX folder)."""
+    """Which images to read: a named dataset, or `data` (an .npz, an IDX folder
+    or class folders of images)."""
 
     dataset: str = "mnist"
     data: Path | None = None
     subset: int | None = None  # the first N images (training images for train, test images for test)
+    # Class folders only (capsnet.image_folders):
+    image_size: tuple[int, int] | None = None  # resize to (height, width); None: all the same size
+    channels: int | None = None  # 1 or 3; None: from the images (test: from the model)
+    validation_split: float | None = None  # held-out fraction when there is no test/ or val/ folder
+    strict: bool = False  # refuse unreadable image files instead of skipping them
+
+    def folder_options(self, seed=None):
+        """`capsnet.data.load`'s `folders` argument."""
+        return {
+            "image_size": self.image_size,
+            "channels": self.channels,
+            "validation_split": self.validation_split,
+            "strict": self.strict,
+            "seed": 0 if seed is None else seed,
+        }
 
 
 MODELS = ("capsnet", "efficient-capsnet")

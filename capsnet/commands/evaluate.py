@@ -5,6 +5,7 @@ import numpy as np
 from capsnet import backends, images, inputs, plots
 from capsnet import data as datasets
 from capsnet.errors import CapsNetInputError
+from capsnet.model import class_names
 from capsnet.model_files import check_input_shape, load_capsnet
 from capsnet.save_dir import check_writable
 
@@ -16,7 +17,10 @@ def _model_and_data(config):
     """The model and the test split (its first `config.subset` images, if set)."""
     backends.setup()
     models = load_capsnet(config.weights)
-    data = datasets.load(config.dataset, config.data)
+    height, width, channels = models.evaluate.inputs[0].shape[1:]
+    folders = config.folder_options()
+    folders.update(image_size=config.image_size or (height, width), channels=config.channels or channels)
+    data = datasets.load(config.dataset, config.data, folders=folders)
     if config.subset is not None:
         data = data._replace(x_test=data.x_test[: config.subset], y_test=data.y_test[: config.subset])
     what = f"dataset {config.data or config.dataset}"
@@ -40,7 +44,8 @@ def test_model(config):
     when the model has a decoder ("figure" is None otherwise)."""
     models, data = _model_and_data(config)
     lengths, reconstructions = lengths_and_reconstructions(models, data.x_test, config.batch_size)
-    accuracy = float(np.mean(np.argmax(lengths, axis=1) == data.y_test))
+    predicted = np.argmax(lengths, axis=1)
+    accuracy = float(np.mean(predicted == data.y_test))
     figure = None
     if reconstructions is not None:
         figure = check_writable(config.save_dir) / "real_and_recon.png"
@@ -50,7 +55,26 @@ def test_model(config):
         "error": 1 - accuracy,
         "images": len(data.y_test),
         "figure": figure and str(figure),
+        "per_class": per_class(predicted, data.y_test, class_names(models)),
     }
+
+
+def per_class(predicted, labels, names=None):
+    """[{"class", "name", "images", "correct", "accuracy"}] for each class present in `labels`."""
+    rows = []
+    for label in np.unique(labels):
+        mine = labels == label
+        correct = int(np.sum(predicted[mine] == label))
+        rows.append(
+            {
+                "class": int(label),
+                "name": names[label] if names else str(label),
+                "images": int(mine.sum()),
+                "correct": correct,
+                "accuracy": correct / int(mine.sum()),
+            }
+        )
+    return rows
 
 
 def manipulate_latent(config):
@@ -90,6 +114,7 @@ def predict_files(config):
     weights, paths, invert = config.weights, config.inputs, config.invert
     backends.setup()
     models = load_capsnet(weights)
+    names = class_names(models)
     input_shape = tuple(models.evaluate.inputs[0].shape[1:])
     results = []
     for path in paths:
@@ -102,7 +127,9 @@ def predict_files(config):
             )
         for index, row in enumerate(lengths):
             name = str(path) if len(lengths) == 1 else f"{path}[{index}]"
-            results.append(
-                {"input": name, "class": int(np.argmax(row)), "lengths": [round(float(v), 4) for v in row]}
-            )
+            label = int(np.argmax(row))
+            result = {"input": name, "class": label, "lengths": [round(float(v), 4) for v in row]}
+            if names:
+                result["class_name"] = names[label]
+            results.append(result)
     return results

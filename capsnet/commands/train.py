@@ -27,7 +27,9 @@ def run(config):
     prints and writes files.
     """
     plugin = backends.setup(config.precision, config.seed)
-    data = datasets.load(config.dataset, config.data, config.subset)
+    data = datasets.load(
+        config.dataset, config.data, config.subset, folders=config.folder_options(config.seed)
+    )
     scope, group = _distribution(config, plugin)
     try:
         claim = save_dirs.claim if group.chief else contextlib.nullcontext
@@ -125,6 +127,7 @@ def _models(config, data, save_dir):
             )
     else:
         models = build_model(config, data)
+        models.train.get_layer("length").class_names = list(data.class_names) if data.class_names else None
     training.compile_for_training(models.train, config.lr)
     return models, 0, None
 

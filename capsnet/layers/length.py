@@ -13,6 +13,10 @@ class Length(keras.layers.Layer):
     Exact for capsules of any length, however small (no epsilon floor: see
     `safe_norm`); a zero capsule has length 0 and a finite gradient.
 
+    Args:
+        class_names: optional names of the classes, in capsule order; kept in
+            the saved model so that `predict` and `test` can print them.
+
     Input shape:
         `(batch, num_capsule, dim_capsule)`.
 
@@ -20,8 +24,14 @@ class Length(keras.layers.Layer):
         `(batch, num_capsule)`, float32.
     """
 
+    def __init__(self, class_names=None, **kwargs):
+        super().__init__(**kwargs)
+        self.class_names = [str(name) for name in class_names] if class_names is not None else None
+
     def build(self, input_shape):
         validation.rank("Length", input_shape, 3, "(batch, num_capsule, dim_capsule)")
+        if self.class_names is not None and len(self.class_names) != input_shape[1]:
+            raise ValueError(f"Length has {len(self.class_names)} class names for {input_shape[1]} capsules")
 
     def call(self, inputs):
         return safe_norm(inputs, axis=-1)
@@ -31,3 +41,9 @@ class Length(keras.layers.Layer):
 
     def compute_output_spec(self, inputs):
         return keras.KerasTensor(inputs.shape[:-1], dtype="float32")
+
+    def get_config(self):
+        config = super().get_config()
+        if self.class_names is not None:
+            config["class_names"] = self.class_names
+        return config
