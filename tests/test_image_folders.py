@@ -1,6 +1,7 @@
 """`--data DIR` with one sub-folder of images per class (capsnet.image_folders)."""
 
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -36,15 +37,18 @@ def write_folders(root, layout=("train", "test"), per_class=(8, 3), colour=False
     return root
 
 
-def test_train_test_predict_with_class_names(tmp_path):
+def test_train_test_predict_with_class_names(tmp_path, caplog):
     root = write_folders(tmp_path / "digits")
     (root / "train" / "two" / "notes.txt").write_text("not an image")
     (root / "train" / "one" / "broken.png").write_bytes(b"not a png")
+    with caplog.at_level(logging.WARNING, logger="capsnet"):
+        datasets.load(path=root)
+    assert "ignored 1 file(s)" in caplog.text and "skipped 1 unreadable" in caplog.text
+    assert "broken.png" in caplog.text
     run = tmp_path / "run"
     args = ["train", "--model", "efficient-capsnet", "--data", root, "--epochs", "1", "--seed", "0"]
     result = invoke(*args, "--batch-size", "8", "--save-dir", run)
     assert result.exit_code == 0, result.output
-    assert "ignored 1 file(s)" in result.output and "skipped 1 unreadable" in result.output
     assert "training on 24 images" in result.output
 
     weights = run / "trained_model.keras"

@@ -45,7 +45,7 @@ def test_bad_input_shape(shape):
 
 
 def test_image_smaller_than_kernel():
-    with pytest.raises(ValueError, match="kernel_size"):
+    with pytest.raises(ValueError, match="at least 17x17 pixels"):
         capsnet.build_capsnet(input_shape=(12, 12, 1))
 
 
