@@ -25,7 +25,8 @@ def install(session, *extras):
 
 
 def pytest(session, backend):
-    session.run("python", "-m", "pytest", *session.posargs, env={"KERAS_BACKEND": backend})
+    # The slowest tests are listed at the end, to keep CI's time in view.
+    session.run("python", "-m", "pytest", "--durations=12", *session.posargs, env={"KERAS_BACKEND": backend})
 
 
 @nox.session
