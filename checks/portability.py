@@ -7,7 +7,7 @@ For each model (CapsNet and Efficient-CapsNet):
    1e-5, with the same predicted class for every image.
 3. Resume each run's training (`--resume`) on the next backend: the saved
    Adam state (iterations and moments) must carry over, so the optimizer
-   continues from step 50 (5,000 images / batch 100) rather than step 0.
+   continues from step 10 (1,000 training images / batch 100) rather than step 0.
 
     python -m checks.portability [--backends jax,torch,tensorflow] [--out DIR]
 """
@@ -25,10 +25,12 @@ from capsnet.fresh_process import run_on_backend
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 1e-5
-# Each model's `train` options; batches of 100 make 50 steps an epoch for both.
+# Each model's `train` options; 1,000 images in batches of 100 make 10 steps an epoch for both.
+TRAIN_IMAGES, BATCH = 1000, 100
+STEPS = TRAIN_IMAGES // BATCH
 MODELS = {
-    "capsnet": ("--model", "capsnet"),
-    "efficient-capsnet": ("--model", "efficient-capsnet", "--batch-size", "100"),
+    "capsnet": ("--model", "capsnet", "--batch-size", str(BATCH)),
+    "efficient-capsnet": ("--model", "efficient-capsnet", "--batch-size", str(BATCH)),
 }
 
 
@@ -78,6 +80,8 @@ def _check_model(names, work, options):
             *options,
             "--dataset",
             "sample",
+            "--subset",
+            str(TRAIN_IMAGES),
             "--epochs",
             "1",
             "--seed",
@@ -110,7 +114,9 @@ def _check_model(names, work, options):
             "--dataset",
             "sample",
             "--subset",
-            "200",
+            str(2 * BATCH),
+            "--batch-size",
+            str(BATCH),
             "--epochs",
             "2",
             "--resume",
@@ -122,7 +128,9 @@ def _check_model(names, work, options):
             "iterations before": before["iterations"],
             "iterations after": after["iterations"],
             "moments carried": before["moments_abs_sum"] > 0,
-            "ok": before["iterations"] == 50 and after["iterations"] == 52 and before["moments_abs_sum"] > 0,
+            "ok": before["iterations"] == STEPS
+            and after["iterations"] == STEPS + 2
+            and before["moments_abs_sum"] > 0,
         }
     return loads, resumes
 
