@@ -130,8 +130,7 @@ def run_all(runs, worker_args, out_dir):
         process = run_on_backend(name, args)
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
-            tail = (process.stderr.strip().splitlines() or ["no output"])[-1]
-            results[key] = {"backend": name, "precision": precision, "error": tail}
+            results[key] = {"backend": name, "precision": precision, "error": _failure(process)}
             continue
         results[key] = {"backend": name, **json.loads(lines[-1])}
     _compare(results)
@@ -147,6 +146,16 @@ def run_all(runs, worker_args, out_dir):
             "CapsNet training speed (median step)",
         )
     return results
+
+
+def _failure(process):
+    """Why a worker failed: its exit code or signal, and its last line that is not a
+    framework's log chatter (TensorFlow and absl print I.../W... lines at start-up)."""
+    code = process.returncode
+    how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+    chatter = ("I0000", "W0000", "WARNING: All log messages")
+    lines = [line for line in process.stderr.strip().splitlines() if not line.startswith(chatter)]
+    return f"{how}: {lines[-1] if lines else 'no error message'}"
 
 
 def _compare(results):
