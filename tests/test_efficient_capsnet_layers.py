@@ -6,7 +6,7 @@ from keras import ops
 
 from capsnet.layers import DepthwisePrimaryCapsule, SelfAttentionCapsuleLayer, efficient_squash
 from tests import reference
-from tests.gradients import gradient
+from tests.gradients import central_differences, gradient
 
 
 def attention_layer(W, B):
@@ -66,13 +66,7 @@ def test_routing_gradient_against_finite_differences(capsules):
     def objective(x):
         return np.sum(reference.self_attention_routing(x, W, B)[0] * R)
 
-    step = 1e-5
-    numeric = np.zeros(u.shape)
-    for index in np.ndindex(u.shape):
-        plus, minus = u.astype(np.float64), u.astype(np.float64)
-        plus[index] += step
-        minus[index] -= step
-        numeric[index] = (objective(plus) - objective(minus)) / (2 * step)
+    numeric = central_differences(objective, u, step=1e-5)
     np.testing.assert_allclose(grad, numeric, atol=1e-3, rtol=1e-2)
 
 

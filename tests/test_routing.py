@@ -4,7 +4,7 @@ from keras import ops
 
 from capsnet import CapsuleLayer
 from tests import reference
-from tests.gradients import gradient
+from tests.gradients import central_differences, gradient
 
 
 def routed(u, W, routings):
@@ -57,13 +57,7 @@ def test_gradient_flows_through_every_iteration(capsules, routings):
     def objective(x):
         return np.sum(reference.dynamic_routing(x, W, routings)[0] * R)
 
-    step = 1e-4
-    numeric = np.zeros(u.shape)
-    for index in np.ndindex(u.shape):
-        plus, minus = u.astype(np.float64), u.astype(np.float64)
-        plus[index] += step
-        minus[index] -= step
-        numeric[index] = (objective(plus) - objective(minus)) / (2 * step)
+    numeric = central_differences(objective, u, step=1e-4)
     np.testing.assert_allclose(grad, numeric, atol=2e-3, rtol=2e-2)
 
 
