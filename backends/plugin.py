@@ -59,9 +59,12 @@ class ProcessGroup(Protocol):
         chief's weights, random augmentation differs per process, and gradients are
         averaged over the group before the optimizer applies them."""
 
-    def fit_arguments(self, x: list, y: list, validation: tuple, batch_size: int, seed: int | None) -> dict:
+    def fit_arguments(
+        self, train: Any, validation: Any, batch_size: int, seed: int, initial_epoch: int
+    ) -> dict:
         """`Model.fit` arguments giving this process its shard of every global batch of
-        `batch_size` (x, y, batch_size, validation_data, ...), and under "callbacks"
+        `batch_size` (x, validation_data, ...) of `train` and `validation`
+        (`capsnet.batches.Examples`), ordered by `seed` from `initial_epoch` on, and under "callbacks"
         the callbacks that must run before the run's own (reshuffling the shards each
         epoch, averaging the epoch's logs over the group)."""
 

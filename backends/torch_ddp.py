@@ -23,13 +23,14 @@ one model (`capsnet.backends.plugin.ProcessGroup`):
 """
 
 import os
-import random
 
 import keras
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.utils.data import BatchSampler, DataLoader, Dataset, DistributedSampler
+from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
+
+from capsnet.batches import Batches
 
 # Rank r's random seeds start r * SEED_STRIDE after rank 0's. Keras's torch seeds are
 # 32-bit (seed + a counter that grows by 1 per draw), so the streams of 256 processes
@@ -98,41 +99,36 @@ class TorchProcessGroup:
         pieces = flat.split([g.numel() for g in grads])
         return [piece.view_as(g) for piece, g in zip(pieces, grads, strict=True)]
 
-    def fit_arguments(self, x, y, validation, batch_size, seed):
-        """This process's shards of the training and validation data (see the module docstring)."""
+    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
+        """This process's shards of `train` and `validation` (`capsnet.batches.Examples`;
+        see the module docstring)."""
         local = batch_size // self.replicas
-        examples = _Examples(x, y)
         sampler = DistributedSampler(
-            examples, num_replicas=self.replicas, rank=self.rank, shuffle=True, seed=self._shared_seed(seed)
+            train, num_replicas=self.replicas, rank=self.rank, shuffle=True, seed=self._chief_seed(seed)
         )
-        # The sampler's indices in batches; the dataset cuts each batch out in one step.
-        loader = DataLoader(examples, sampler=BatchSampler(sampler, local, drop_last=False), batch_size=None)
-        part = slice(self.rank, None, self.replicas)
-        val_x, val_y = ([array[part] for array in arrays] for arrays in validation)
-        if not len(val_x[0]):
+        # The sampler's indices in batches; `Examples` cuts each batch out in one step.
+        loader = DataLoader(train, sampler=BatchSampler(sampler, local, drop_last=False), batch_size=None)
+        validation_part = validation.part(slice(self.rank, None, self.replicas))
+        if not len(validation_part):
             from capsnet.backends import BackendError
 
             raise BackendError(
-                f"{len(validation[0][0])} test image(s) do not give each of {self.replicas} processes one; "
+                f"{len(validation)} test image(s) do not give each of {self.replicas} processes one; "
                 f"use more test images or fewer processes"
             )
         return {
             "x": loader,
-            "y": None,
-            "batch_size": None,
             "shuffle": False,  # the sampler shuffles
-            "validation_data": (val_x, val_y),
-            "validation_batch_size": local,
+            "validation_data": Batches(validation_part, local),
             "callbacks": [
                 _ReshuffleEachEpoch(sampler),
-                _AverageLogs(self, train_examples=len(sampler), val_examples=len(val_x[0])),
+                _AverageLogs(self, train_examples=len(sampler), val_examples=len(validation_part)),
             ],
         }
 
-    def _shared_seed(self, seed):
-        """`seed`, or without one a random seed drawn by the chief: the same in every process."""
-        drawn = random.randrange(2**31) if seed is None and self.chief else 0
-        return int(self.sum([seed if seed is not None else drawn])[0])
+    def _chief_seed(self, seed):
+        """The chief's `seed` in every process."""
+        return int(self.sum([seed if self.chief else 0])[0])
 
     def sum(self, values):
         """Each of `values` summed over the group (float64)."""
@@ -146,19 +142,6 @@ class TorchProcessGroup:
     def close(self):
         if dist.is_initialized():
             dist.destroy_process_group()
-
-
-class _Examples(Dataset):
-    """Keras's input and target arrays, cut out a batch of indices at a time."""
-
-    def __init__(self, inputs, targets):
-        self.inputs, self.targets = inputs, targets
-
-    def __len__(self):
-        return len(self.inputs[0])
-
-    def __getitem__(self, indices):
-        return [array[indices] for array in self.inputs], [array[indices] for array in self.targets]
 
 
 class _ReshuffleEachEpoch(keras.callbacks.Callback):

@@ -1,7 +1,9 @@
 """Datasets: MNIST, Fashion-MNIST, the bundled sample, or any .npz / IDX files.
 
-Every loader returns a `Dataset` of float32 images in [0, 1] shaped
-`(n, height, width, channels)` and integer labels `(n,)`.
+Every loader returns a `Dataset` of images shaped `(n, height, width, channels)`
+and integer labels `(n,)`. 8-bit images stay uint8 (0..255), a quarter of
+float32's memory; `capsnet.batches` scales them to float32 in [0, 1] a batch
+at a time. Every other pixel type is converted to float32 in [0, 1] at load.
 """
 
 import gzip
@@ -161,10 +163,7 @@ def read_idx(path):
 
 def _normalise(arrays, source):
     """Check and convert the four arrays once (see `capsnet.inputs`)."""
-    x_train, x_test = (
-        inputs.unit_pixels(inputs.image_batch(arrays[k], f"{source}: {k}"), f"{source}: {k}")
-        for k in ("x_train", "x_test")
-    )
+    x_train, x_test = (_pixels(arrays[k], f"{source}: {k}") for k in ("x_train", "x_test"))
     y_train, y_test = (inputs.class_labels(arrays[k], f"{source}: {k}") for k in ("y_train", "y_test"))
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if len(x) != len(y):
@@ -181,3 +180,9 @@ def _normalise(arrays, source):
             f"at least two classes to learn"
         )
     return Dataset(x_train, y_train, x_test, y_test)
+
+
+def _pixels(x, what):
+    """uint8 images kept as they are; any other pixels as float32 in [0, 1]."""
+    x = inputs.image_batch(x, what)
+    return x if x.dtype == np.uint8 else inputs.unit_pixels(x, what)

@@ -6,8 +6,8 @@ The layout of `keras.utils.image_dataset_from_directory`, read with Pillow
     DIR/train/<class>/*.png|jpg|...    DIR/test/<class>/...   (or DIR/val/)
     DIR/<class>/*.png|jpg|...          with a validation split
 
-Images are decoded straight into one preallocated uint8 array per split
-(`capsnet.data.load` then scales them to float32 in [0, 1], as every dataset).
+Images are decoded straight into one preallocated uint8 array per split,
+and stay uint8 in memory (`capsnet.batches` scales each batch for the model).
 """
 
 import sys

@@ -20,10 +20,11 @@ import zipfile
 from pathlib import Path
 
 import keras
+import numpy as np
 
 from capsnet import losses
 from capsnet.atomic import atomic_write
-from capsnet.data import one_hot
+from capsnet.batches import Batches, Examples
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, atomic_write_text, load_capsnet
 
@@ -77,9 +78,9 @@ def load_for_resume(path):
 
 
 def inputs_and_targets(x, labels, num_classes):
-    """Keras fit arrays for the training model: `[x, y]` and `[y, x]`."""
-    y = one_hot(labels, num_classes)
-    return [x, y], [y, x]
+    """Keras fit arrays for the training model, `(x, y)` and `(y, x)`: float32
+    images in [0, 1] and one-hot labels (see `capsnet.batches.Examples`)."""
+    return Examples(x, labels, num_classes)[:]
 
 
 def save_checkpoint(model, path, state):
@@ -286,8 +287,13 @@ class OneProcess:
     def prepare(self, train_model):
         pass
 
-    def fit_arguments(self, x, y, validation, batch_size, seed):
-        return {"x": x, "y": y, "batch_size": batch_size, "validation_data": validation, "callbacks": []}
+    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
+        """Keras fit's data arguments: `train` and `validation` are `capsnet.batches.Examples`."""
+        return {
+            "x": Batches(train, batch_size, seed, initial_epoch),
+            "validation_data": Batches(validation, batch_size),
+            "callbacks": [],
+        }
 
     def agree(self, *flags):
         return flags
@@ -319,7 +325,8 @@ def fit(
 
     `group`: the `ProcessGroup` this process trains in (`OneProcess()` when
     None): it shards the data (`batch_size` is the global batch), and only its
-    chief prints and writes files. `seed` orders its shards.
+    chief prints and writes files. `seed` fixes the order in which each epoch
+    visits the training images (None: a random seed).
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
     stopped at a batch boundary, and CapsNetInputError when the loss became
@@ -327,9 +334,15 @@ def fit(
     """
     group = group or OneProcess()
     save_dir = Path(save_dir)
-    x, y = inputs_and_targets(data.x_train, data.y_train, num_classes)
-    validation = inputs_and_targets(data.x_test, data.y_test, num_classes)
-    arguments = group.fit_arguments(x, y, validation, batch_size, seed)
+    if seed is None:
+        seed = int(np.random.default_rng().integers(2**31))
+    arguments = group.fit_arguments(
+        Examples(data.x_train, data.y_train, num_classes),
+        Examples(data.x_test, data.y_test, num_classes),
+        batch_size,
+        seed,
+        initial_epoch,
+    )
     stop = GracefulStop(group.agree)
     callbacks = [
         *arguments.pop("callbacks"),

@@ -45,11 +45,12 @@ def _run(backend, *args):
 def predict_worker(out_file, *model_files):
     """Lengths of the sample's test images under the active backend, per model."""
     from capsnet import backends
+    from capsnet.batches import as_float
     from capsnet.data import load
     from capsnet.model_files import load_capsnet
 
     backends.setup("float32")
-    x_test = load("sample").x_test
+    x_test = as_float(load("sample").x_test)
     results = {
         Path(f).parent.name: load_capsnet(f).evaluate.predict(x_test, verbose=0)[0] for f in model_files
     }

@@ -28,7 +28,8 @@ def test_idx_folder(tmp_path, rng, compress):
     for key, stem in data.IDX_FILES.items():
         write_idx(tmp_path / stem, arrays[key], compress)
     loaded = data.load(path=tmp_path)
-    np.testing.assert_allclose(loaded.x_train[..., 0], arrays["x_train"] / 255.0, rtol=1e-6)
+    assert loaded.x_train.dtype == np.uint8  # kept at a byte a pixel; scaled per batch
+    np.testing.assert_array_equal(loaded.x_train[..., 0], arrays["x_train"])
     np.testing.assert_array_equal(loaded.y_test, arrays["y_test"])
     assert loaded.input_shape == (28, 28, 1) and loaded.num_classes == 3
 
@@ -42,7 +43,7 @@ def test_bad_idx_file(tmp_path):
 def test_sample_is_real_mnist():
     sample = data.load("sample")
     assert sample.x_train.shape == (5000, 28, 28, 1) and sample.x_test.shape == (1000, 28, 28, 1)
-    assert sample.x_train.dtype == np.float32 and 0 <= sample.x_train.min() and sample.x_train.max() == 1
+    assert sample.x_train.dtype == np.uint8 and sample.x_train.max() == 255
     assert set(np.unique(sample.y_train)) == set(range(10))
 
 

@@ -76,7 +76,7 @@ def test_colour_mixed_sizes_and_a_validation_split(tmp_path):
         datasets.load(path=root, folders={"image_size": (28, 28)})
     data = datasets.load(path=root, folders={"image_size": (32, 32), "validation_split": 0.25})
     assert data.class_names == ("one", "seven", "two")
-    assert data.x_train.shape[1:] == (32, 32, 3) and data.x_train.dtype == np.float32
+    assert data.x_train.shape[1:] == (32, 32, 3) and data.x_train.dtype == np.uint8
     assert len(data.x_train) + len(data.x_test) == 36 and len(data.x_test) == 9
     assert set(data.y_test) == {0, 1, 2}
     grey = datasets.load(path=root, folders={"image_size": (28, 28), "validation_split": 0.25, "channels": 1})

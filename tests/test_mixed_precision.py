@@ -6,6 +6,7 @@ import pytest
 from keras import ops
 
 import capsnet
+from capsnet.batches import as_float
 from capsnet.data import load, one_hot
 from capsnet.model_files import load_capsnet
 from capsnet.training import compile_for_training
@@ -22,7 +23,7 @@ def policy(request):
 def test_trains_and_reloads(policy, tmp_path):
     keras.utils.set_random_seed(0)
     sample = load("sample")
-    x, y = sample.x_train[:16], one_hot(sample.y_train[:16], 10)
+    x, y = as_float(sample.x_train[:16]), one_hot(sample.y_train[:16], 10)
     models = capsnet.build_capsnet(shift_pixels=0)
     assert models.train.get_layer("digitcaps").compute_dtype == policy.split("_")[1]
     compile_for_training(models.train)

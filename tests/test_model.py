@@ -95,6 +95,7 @@ def test_a_few_steps_on_real_digits_start_learning(digit_initializer, fast_paths
     """A guard against anything that stalls training from the start (an
     epsilon floor under the capsule lengths did: the margin loss stayed at
     0.81 with Glorot W)."""
+    from capsnet.batches import as_float
     from capsnet.data import load, one_hot
     from capsnet.training import compile_for_training
 
@@ -102,7 +103,7 @@ def test_a_few_steps_on_real_digits_start_learning(digit_initializer, fast_paths
     sample = load("sample")
     models = capsnet.build_capsnet(shift_pixels=0, digit_initializer=digit_initializer)
     compile_for_training(models.train)
-    x, y = sample.x_train[:32], one_hot(sample.y_train[:32], 10)
+    x, y = as_float(sample.x_train[:32]), one_hot(sample.y_train[:32], 10)
     for _ in range(12):
         models.train.train_on_batch([x, y], [y, x])
     lengths, _ = models.evaluate(x)

@@ -16,6 +16,7 @@ import numpy as np  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
 from capsnet.backends import torch_ddp  # noqa: E402
+from capsnet.batches import Examples  # noqa: E402
 from capsnet.model import build_capsnet  # noqa: E402
 from capsnet.training import compile_for_training  # noqa: E402
 
@@ -33,24 +34,30 @@ def everyone(value):
 # Shards: 13 examples in global batches of 4, so 2 per process and step. Each epoch
 # the shards cover every example (the sampler repeats one to make 14), the processes
 # agree on one permutation, and the next epoch has another.
-x = [np.arange(13, dtype="float32")[:, None]]
-arguments = group.fit_arguments(x, [x[0] * 10], (x, x), batch_size=4, seed=None)
+x = np.arange(13, dtype="float32").reshape(13, 1, 1, 1)
+labels = np.arange(13) % 3
+examples = Examples(x, labels, num_classes=3)
+arguments = group.fit_arguments(examples, examples, batch_size=4, seed=7 + group.rank, initial_epoch=0)
 reshuffle = arguments["callbacks"][0]
 epochs = []
 for epoch in (0, 1):
     reshuffle.on_epoch_begin(epoch)
     batches = list(arguments["x"])
     assert [len(inputs[0]) for inputs, _ in batches] == [2, 2, 2, 1], batches
-    assert all(np.array_equal(targets[0], inputs[0] * 10) for inputs, targets in batches)
+    for (images, one_hot), (target_labels, target_images) in batches:
+        assert np.array_equal(target_images, images) and np.array_equal(target_labels, one_hot)
+        assert np.array_equal(one_hot.numpy().argmax(-1), images.numpy().ravel() % 3)
     mine = np.concatenate([inputs[0].numpy().ravel() for inputs, _ in batches])
     shards = everyone(mine.tolist())
     assert sorted(set(shards[0] + shards[1])) == list(range(13)), shards
     assert len(shards[0]) == len(shards[1]) == 7
     epochs.append(shards)
 assert epochs[0] != epochs[1], "not reshuffled"
-validation = everyone(arguments["validation_data"][0][0].ravel().tolist())
+validation_batches = arguments["validation_data"]
+assert validation_batches.batch_size == 2
+mine = [float(v) for index in range(len(validation_batches)) for v in validation_batches[index][0][0].ravel()]
+validation = everyone(mine)
 assert sorted(validation[0] + validation[1]) == list(range(13)), validation
-assert arguments["validation_batch_size"] == 2
 
 # prepare(): the chief's weights everywhere, a shift seed per process.
 keras.utils.set_random_seed(100 + group.rank)  # different initial weights in each process

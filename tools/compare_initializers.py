@@ -31,6 +31,7 @@ def run_one(data, name, seed, steps, batch_size, n_test):
 
     import capsnet
     from capsnet import backends
+    from capsnet.batches import as_float
     from capsnet.data import one_hot
     from capsnet.training import compile_for_training
 
@@ -41,10 +42,10 @@ def run_one(data, name, seed, steps, batch_size, n_test):
     started = time.perf_counter()
     for step in range(steps):
         index = order[step * batch_size : (step + 1) * batch_size]
-        x, y = data.x_train[index], one_hot(data.y_train[index], data.num_classes)
+        x, y = as_float(data.x_train[index]), one_hot(data.y_train[index], data.num_classes)
         models.train.train_on_batch([x, y], [y, x])
     seconds = time.perf_counter() - started
-    lengths, _ = models.evaluate.predict(data.x_test[:n_test], batch_size=100, verbose=0)
+    lengths, _ = models.evaluate.predict(as_float(data.x_test[:n_test]), batch_size=100, verbose=0)
     accuracy = float(np.mean(np.argmax(lengths, 1) == data.y_test[:n_test]))
     return {"initializer": name, "seed": seed, "test_accuracy": accuracy, "train_seconds": seconds}
 

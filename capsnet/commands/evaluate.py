@@ -4,6 +4,7 @@ import numpy as np
 
 from capsnet import backends, images, inputs, plots
 from capsnet import data as datasets
+from capsnet.batches import Batches, Examples, as_float
 from capsnet.errors import CapsNetInputError
 from capsnet.model import class_names
 from capsnet.model_files import check_input_shape, load_capsnet
@@ -32,8 +33,11 @@ def _model_and_data(config):
 
 def lengths_and_reconstructions(models, x, batch_size=None):
     """The class capsules' lengths `(n, num_classes)` and the reconstructions
-    (like `x`; None for a model without a decoder)."""
-    outputs = models.evaluate.predict(x, batch_size=batch_size, verbose=0)
+    (float32 `(n, height, width, channels)`; None for a model without a decoder).
+
+    `x`: uint8 or float32 images `(n, height, width, channels)`, scaled a batch at a time.
+    """
+    outputs = models.evaluate.predict(Batches(Examples(x), batch_size or 32), verbose=0)
     if models.manipulate is None:  # no decoder: the lengths are the only output
         return outputs, None
     return outputs[0], outputs[1]
@@ -49,7 +53,7 @@ def test_model(config):
     figure = None
     if reconstructions is not None:
         figure = check_writable(config.save_dir) / "real_and_recon.png"
-        plots.real_and_recon(data.x_test[:50], reconstructions[:50], figure)
+        plots.real_and_recon(as_float(data.x_test[:50]), reconstructions[:50], figure)
     return {
         "accuracy": accuracy,
         "error": 1 - accuracy,
@@ -95,7 +99,7 @@ def manipulate_latent(config):
     found = np.flatnonzero(data.y_test == digit)
     if not len(found):
         raise CapsNetInputError(f"the test set has no image of class {digit}")
-    image = data.x_test[found[0]]
+    image = as_float(data.x_test[found[0]])
     noise = np.zeros((dim, len(OFFSETS), num_classes, dim), dtype="float32")
     for d in range(dim):
         noise[d, :, digit, d] = OFFSETS
