@@ -7,11 +7,11 @@ from tests import reference
 from tests.gradients import central_differences, gradient
 
 
-def routed(u, W, routings):
+def routed(u, W, routings, training=False):
     layer = CapsuleLayer(W.shape[1], W.shape[2], routings=routings)
     layer.build(u.shape)
     layer.kernel.assign(W)
-    return layer, ops.convert_to_numpy(layer(u))
+    return layer, ops.convert_to_numpy(layer(u, training=training))
 
 
 @pytest.fixture
@@ -21,10 +21,11 @@ def capsules(rng):
     return u, W
 
 
+@pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("routings", [1, 2, 3])
-def test_matches_numpy_procedure_1(capsules, routings):
+def test_matches_numpy_procedure_1(capsules, routings, training):
     u, W = capsules
-    _, v = routed(u, W, routings)
+    _, v = routed(u, W, routings, training)
     expected, _ = reference.dynamic_routing(u, W, routings)
     np.testing.assert_allclose(v, expected, atol=2e-5, rtol=1e-4)
 
@@ -44,15 +45,17 @@ def test_routing_changes_the_result(capsules):
     assert not np.allclose(routed(u, W, 1)[1], routed(u, W, 3)[1], atol=1e-4)
 
 
-@pytest.mark.parametrize("routings", [1, 3])
-def test_gradient_flows_through_every_iteration(capsules, routings):
-    """d sum(v * R)/du against central finite differences of the numpy reference."""
+@pytest.mark.parametrize("training", [False, True])
+@pytest.mark.parametrize("routings", [1, 2, 3])
+def test_gradient_flows_through_every_iteration(capsules, routings, training):
+    """d sum(v * R)/du against central finite differences of the numpy reference:
+    through automatic differentiation (inference) and the one-pass gradient (training)."""
     u, W = capsules
     u, W = u[:1, :4], W[:4, :3]
     R = np.random.default_rng(0).normal(size=(1, 3, 16))
     layer, _ = routed(u, W, routings)
     weights = ops.convert_to_tensor(R.astype("float32"))
-    grad = gradient(lambda x: ops.sum(layer(x) * weights), u)
+    grad = gradient(lambda x: ops.sum(layer(x, training=training) * weights), u)
 
     def objective(x):
         return np.sum(reference.dynamic_routing(x, W, routings)[0] * R)
@@ -65,3 +68,15 @@ def test_batch_size_is_free(capsules):
     u, W = capsules
     layer, _ = routed(u, W, 3)
     assert tuple(layer(u[:1]).shape) == (1, 5, 16)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-3, 1e-6])
+def test_training_gradient_equals_automatic_differentiation_on_a_full_batch(rng, scale):
+    """The one-pass gradient of a DigitCaps-sized layer (and of W, through it), for
+    ordinary and for the tiny capsules of a fresh network (lengths near 1e-7)."""
+    u = (rng.normal(size=(4, 64, 8)) * scale).astype("float32")
+    W = (rng.normal(size=(64, 10, 16, 8)) * 0.1).astype("float32")
+    R = ops.convert_to_tensor(rng.normal(size=(4, 10, 16)).astype("float32"))
+    layer, _ = routed(u, W, 3)
+    expected, got = (gradient(lambda x, t=t: ops.sum(layer(x, training=t) * R), u) for t in (False, True))
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max())

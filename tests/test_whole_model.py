@@ -116,8 +116,9 @@ def keras_forward(train, x, y):
     }
 
 
-def keras_loss_gradients(train, x, y):
-    """Loss and its gradients w.r.t. DigitCaps' W and Conv1's kernel, from Keras."""
+def keras_loss_gradients(train, x, y, training=False):
+    """Loss and its gradients w.r.t. DigitCaps' W and Conv1's kernel, from Keras
+    (with `training`, through the routing's one-pass gradient)."""
     from capsnet import backends
 
     W = train.get_layer("digitcaps").kernel
@@ -130,7 +131,7 @@ def keras_loss_gradients(train, x, y):
             for v in train.trainable_variables
         ]
         (lengths, _), _, added = train.stateless_call(
-            values, train.non_trainable_variables, [x, y], training=False, return_losses=True
+            values, train.non_trainable_variables, [x, y], training=training, return_losses=True
         )
         return ops.mean(capsnet.margin_loss(y, lengths)) + sum(added)
 
@@ -157,9 +158,10 @@ def test_forward_matches_reference(case, digits, name, rtol):
     assert worst <= rtol, f"{name}: max relative error {worst:.3g}"
 
 
-def test_loss_and_gradients_match_reference(case, digits):
+@pytest.mark.parametrize("training", [False, True])
+def test_loss_and_gradients_match_reference(case, digits, training):
     _, train, expected, entries, numeric = case
-    value, grads = keras_loss_gradients(train, *digits)
+    value, grads = keras_loss_gradients(train, *digits, training=training)
     assert abs(value - expected["loss"]) <= 1e-5 * abs(expected["loss"])
     for name, idx in entries.items():
         got = np.array([grads[name][entry] for entry in idx], dtype=np.float64)

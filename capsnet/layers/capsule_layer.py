@@ -3,24 +3,7 @@
 import keras
 from keras import ops
 
-from capsnet import fast_ops
-from capsnet.layers import validation
-from capsnet.layers.squash import squash
-
-
-def plain_predictions(inputs, kernel):
-    """Every input capsule's prediction for every output capsule.
-
-    u_hat[b, i, j] = W[i, j] @ u[b, i]
-
-    Args:
-        inputs: `(batch, n_in, in_dim)`, the input capsules u.
-        kernel: `(n_in, n_out, out_dim, in_dim)`, the matrices W.
-
-    Returns:
-        `(batch, n_in, n_out, out_dim)`, the predictions u_hat.
-    """
-    return ops.einsum("ijed,bid->bije", kernel, inputs)
+from capsnet.layers import routing, validation
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
@@ -82,21 +65,11 @@ class CapsuleLayer(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
 
-    def call(self, inputs):
-        predict = fast_ops.get("capsule_predictions", plain_predictions)
-        u_hat = predict(inputs, self.kernel)  # (batch, n_in, n_out, dim)
-
-        # Procedure 1. Logits start at zero for every example; kept in float32
-        # so that mixed precision cannot distort the softmax.
-        logits = ops.zeros_like(ops.cast(u_hat[..., 0], "float32"))  # (batch, n_in, n_out)
-        for iteration in range(self.routings):
-            coupling = ops.softmax(logits, axis=-1)  # over the output capsules j
-            coupling = ops.cast(coupling, u_hat.dtype)
-            outputs = squash(ops.einsum("bij,bije->bje", coupling, u_hat))  # (batch, n_out, dim)
-            if iteration < self.routings - 1:
-                agreement = ops.einsum("bje,bije->bij", outputs, u_hat)
-                logits = logits + ops.cast(agreement, "float32")
-        return outputs
+    def call(self, inputs, training=None):
+        u_hat = ops.einsum("ijed,bid->bjie", self.kernel, inputs)  # (batch, n_out, n_in, dim)
+        if training:  # the same values, with a gradient written in one pass (layers/routing.py)
+            return routing.route_for_training(u_hat, self.routings)
+        return routing.route(u_hat, self.routings)[0]
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_capsule, self.dim_capsule)

@@ -5,9 +5,7 @@ import math
 import keras
 from keras import ops
 
-from capsnet import fast_ops
 from capsnet.layers import validation
-from capsnet.layers.capsule_layer import plain_predictions
 from capsnet.layers.squash import efficient_squash
 
 
@@ -38,8 +36,7 @@ class SelfAttentionCapsuleLayer(keras.layers.Layer):
     sum_m A_j[n, m] = u_hat[n, j] . (sum_m u_hat[m, j]) / sqrt(d),
     which costs O(n_in) rather than O(n_in^2) per output capsule.
 
-    W has the same layout as `CapsuleLayer`'s, so the backends' fast path for
-    the predictions (`fast_ops` "capsule_predictions") serves both layers.
+    W has the same layout as `CapsuleLayer`'s, `(n_in, n_out, out_dim, in_dim)`.
 
     Args:
         num_capsule: number of output capsules (classes).
@@ -82,8 +79,7 @@ class SelfAttentionCapsuleLayer(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        predict = fast_ops.get("capsule_predictions", plain_predictions)
-        u_hat = predict(inputs, self.kernel)  # (batch, n_in, n_out, dim)
+        u_hat = ops.einsum("ijed,bid->bije", self.kernel, inputs)  # (batch, n_in, n_out, dim)
         # Row sums of A_j (equation 5) in float32, so mixed precision cannot distort the softmax.
         u_hat32 = ops.cast(u_hat, "float32")
         total = ops.sum(u_hat32, axis=1)  # (batch, n_out, dim)
