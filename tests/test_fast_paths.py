@@ -31,3 +31,29 @@ def test_im2col_input_gradient(rng):
     plain = gradient(lambda t: ops.sum(plain_conv(t, w, 2) * r), x)
     fast = gradient(lambda t: ops.sum(im2col_conv(t, w, 2) * r), x)
     np.testing.assert_allclose(fast, plain, atol=1e-5)
+
+
+def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng):
+    import keras
+
+    if keras.backend.backend() != "torch":
+        pytest.skip("a torch fast path")
+    from capsnet.backends.torch_plugin import channels_last_conv
+
+    x = rng.random(size=(2, 20, 20, 16)).astype("float32")
+    w = (rng.normal(size=(9, 9, 16, 8)) * 0.02).astype("float32")
+    r = ops.convert_to_tensor(rng.normal(size=(2, 6, 6, 8)).astype("float32"))
+    plain = ops.convert_to_numpy(plain_conv(x, w, 2))
+    fast = ops.convert_to_numpy(channels_last_conv(x, w, 2))
+    assert fast.shape == plain.shape == (2, 6, 6, 8)
+    np.testing.assert_allclose(fast, plain, atol=1e-5)
+    w_tensor, x_tensor = ops.convert_to_tensor(w), ops.convert_to_tensor(x)
+
+    def input_gradient(conv):
+        return gradient(lambda t: ops.sum(conv(t, w_tensor, 2) * r), x)
+
+    def kernel_gradient(conv):
+        return gradient(lambda k: ops.sum(conv(x_tensor, k, 2) * r), w)
+
+    np.testing.assert_allclose(input_gradient(channels_last_conv), input_gradient(plain_conv), atol=1e-5)
+    np.testing.assert_allclose(kernel_gradient(channels_last_conv), kernel_gradient(plain_conv), atol=1e-4)
