@@ -257,3 +257,23 @@ def _check_input_shape(input_shape):
             f"`input_shape` must be (height, width, channels) of positive ints, got {input_shape!r}"
         )
     return shape
+
+
+def architecture(train):
+    """The options a built model fixes, read from its layers.
+
+    Returns:
+        {"routings", "shift_pixels", "lam_recon"}: each None where the model has
+        no such layer (Efficient-CapsNet routes without iterations; a preset has
+        no shifts and no decoder).
+    """
+    layers = {layer.name: layer for layer in train.layers}
+
+    def read(layer_name, attribute):
+        return getattr(layers.get(layer_name), attribute, None)
+
+    return {
+        "routings": read("digitcaps", "routings"),
+        "shift_pixels": read("random_shift", "max_shift"),
+        "lam_recon": read("reconstruction", "lam_recon"),
+    }

@@ -45,7 +45,7 @@ def test_train_writes_every_file(trained_dir):
 
 def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     args = ["train", "--data", tiny_npz, "--batch-size", "10", "--seed", "2", "--save-dir", tmp_path]
-    assert invoke(*args, "--epochs", "1").exit_code == 0
+    assert invoke(*args, "--epochs", "1", "--routings", "2", "--shift-pixels", "1").exit_code == 0
     first = load_for_resume(tmp_path / "checkpoint.keras").train.optimizer
     assert int(first.iterations) == 3  # 30 images / batch 10
 
@@ -56,7 +56,10 @@ def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     # Iterations continue from the saved optimizer (a fresh one would be at 3).
     resumed = load_for_resume(tmp_path / "checkpoint.keras").train.optimizer
     assert int(resumed.iterations) == 6
-    assert len(json.loads((tmp_path / "run.json").read_text())["epoch_times_s"]) == 2
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert len(run["epoch_times_s"]) == 2
+    # The saved model's architecture, not the command line's defaults (3 and 2).
+    assert (run["options"]["routings"], run["options"]["shift_pixels"]) == (2, 1)
 
 
 def test_resume_without_checkpoint_is_an_input_error(tmp_path, tiny_npz):

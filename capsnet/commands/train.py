@@ -15,6 +15,7 @@ from capsnet import backends, builders, plots, training
 from capsnet import data as datasets
 from capsnet import save_dir as save_dirs
 from capsnet.errors import CapsNetInputError
+from capsnet.model import architecture
 from capsnet.model_files import atomic_save, atomic_write_text, check_input_shape, load_capsnet
 
 
@@ -59,7 +60,10 @@ def _train(config, plugin, data, save_dir, scope, group):
     record = {
         **backends.environment(plugin, config.precision),
         "command": " ".join(["capsnet", *map(_portable, sys.argv[1:])]),
-        "options": {k: _portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+        "options": {
+            **{k: _portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
+            **architecture(models.train),  # on --resume and --weights the saved model's, not the defaults
+        },
         "train_images": len(data.x_train),
         "test_images": len(data.x_test),
         "replicas": group.replicas,
