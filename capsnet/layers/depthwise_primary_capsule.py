@@ -43,18 +43,8 @@ class DepthwisePrimaryCapsule(keras.layers.Layer):
         self.strides = validation.positive_int("strides", strides)
 
     def build(self, input_shape):
-        validation.rank("DepthwisePrimaryCapsule", input_shape, 4, "(batch, height, width, channels)")
-        height, width, channels = input_shape[1:]
-        if height is None or width is None or channels is None:
-            raise ValueError(
-                f"DepthwisePrimaryCapsule needs static height, width and channels, got {tuple(input_shape)}"
-            )
-        if min(height, width) < self.kernel_size:
-            raise ValueError(
-                f"DepthwisePrimaryCapsule kernel_size={self.kernel_size} is larger than its "
-                f"{height}x{width} input"
-            )
         out_height, out_width = self._grid(input_shape)
+        channels = input_shape[3]
         if (out_height * out_width * channels) % self.dim_capsule:
             raise ValueError(
                 f"DepthwisePrimaryCapsule: {out_height}x{out_width}x{channels} outputs do not split "
@@ -68,11 +58,7 @@ class DepthwisePrimaryCapsule(keras.layers.Layer):
         self.bias = self.add_weight(name="bias", shape=(channels,), initializer="zeros")
 
     def _grid(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return (
-            (height - self.kernel_size) // self.strides + 1,
-            (width - self.kernel_size) // self.strides + 1,
-        )
+        return validation.conv_grid("DepthwisePrimaryCapsule", input_shape, self.kernel_size, self.strides)
 
     def _num_capsules(self, input_shape):
         out_height, out_width = self._grid(input_shape)

@@ -63,16 +63,8 @@ class PrimaryCapsule(keras.layers.Layer):
         self.strides = validation.positive_int("strides", strides)
 
     def build(self, input_shape):
-        validation.rank("PrimaryCapsule", input_shape, 4, "(batch, height, width, channels)")
-        height, width, channels = input_shape[1:]
-        if height is None or width is None or channels is None:
-            raise ValueError(
-                f"PrimaryCapsule needs static height, width and channels, got {tuple(input_shape)}"
-            )
-        if min(height, width) < self.kernel_size:
-            raise ValueError(
-                f"PrimaryCapsule kernel_size={self.kernel_size} is larger than its {height}x{width} input"
-            )
+        self._grid(input_shape)  # checks the shape
+        channels = input_shape[3]
         self.kernel = self.add_weight(
             name="kernel",
             shape=(self.kernel_size, self.kernel_size, channels, self.num_channels * self.dim_capsule),
@@ -83,11 +75,7 @@ class PrimaryCapsule(keras.layers.Layer):
         )
 
     def _grid(self, input_shape):
-        height, width = input_shape[1], input_shape[2]
-        return (
-            (height - self.kernel_size) // self.strides + 1,
-            (width - self.kernel_size) // self.strides + 1,
-        )
+        return validation.conv_grid("PrimaryCapsule", input_shape, self.kernel_size, self.strides)
 
     def call(self, inputs):
         conv = fast_ops.get("primary_conv", plain_conv)
