@@ -19,6 +19,17 @@ def one_hot():
     return np.eye(10, dtype=np.float32)[np.arange(7)]
 
 
+@pytest.fixture(scope="session")
+def four_digits():
+    """Four real MNIST test digits (classes 7, 2, 1, 0) in [0, 1], `(4, 28, 28, 1)`, and one-hot labels."""
+    from capsnet.data import SAMPLE
+
+    with np.load(SAMPLE) as sample:
+        x = sample["x_test"][:4].astype("float32")[..., None] / 255
+        y = np.eye(10, dtype="float32")[sample["y_test"][:4]]
+    return x, y
+
+
 @pytest.fixture
 def capsnet_models():
     import capsnet

@@ -5,18 +5,9 @@ import numpy as np
 import pytest
 from keras import ops
 
-from capsnet.data import SAMPLE
 from capsnet.efficient_capsnet import build_efficient_capsnet
 from capsnet.model_files import atomic_save, load_capsnet
 from tests import reference
-
-
-@pytest.fixture(scope="module")
-def digits():
-    with np.load(SAMPLE) as sample:
-        x = sample["x_test"][:4].astype("float32")[..., None] / 255
-        y = np.eye(10, dtype="float32")[sample["y_test"][:4]]
-    return x, y
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +59,8 @@ def test_parameter_count_is_the_papers(models):
     assert trainable == 161_824
 
 
-def test_forward_and_loss_match_the_reference(models, digits):
-    x, y = digits
+def test_forward_and_loss_match_the_reference(models, four_digits):
+    x, y = four_digits
     expected = reference.efficient_capsnet(x, y, reference_weights(models.train))
     lengths, reconstruction = (ops.convert_to_numpy(t) for t in models.train([x, y]))
     np.testing.assert_allclose(lengths, expected["lengths"], rtol=1e-4, atol=1e-6)
@@ -82,8 +73,8 @@ def test_forward_and_loss_match_the_reference(models, digits):
     assert loss == pytest.approx(expected["loss"], rel=1e-5)
 
 
-def test_saved_model_reloads_as_efficient_capsnet(models, digits, tmp_path):
-    x, _ = digits
+def test_saved_model_reloads_as_efficient_capsnet(models, four_digits, tmp_path):
+    x, _ = four_digits
     path = tmp_path / "model.keras"
     atomic_save(models.train, path)
     loaded = load_capsnet(path)

@@ -13,19 +13,9 @@ import pytest
 from keras import ops
 
 import capsnet
-from capsnet.data import SAMPLE
 from tests import reference
 
 N_CHECKED = 24  # gradient entries checked per weight, by central differences
-
-
-@pytest.fixture(scope="module")
-def digits():
-    """Four real test digits (classes 7, 2, 1, 0) in [0, 1] and their one-hot labels."""
-    with np.load(SAMPLE) as sample:
-        x = sample["x_test"][:4].astype("float32")[..., None] / 255
-        y = np.eye(10, dtype="float32")[sample["y_test"][:4]]
-    return x, y
 
 
 def keras_weights(train):
@@ -45,7 +35,7 @@ def keras_weights(train):
 
 
 @pytest.fixture(scope="module", params=["default", "glorot"])
-def case(request, digits):
+def case(request, four_digits):
     """The model, its weights, and the reference's forward pass and gradients."""
     keras.utils.set_random_seed(11)
     train = capsnet.build_capsnet(shift_pixels=0).train
@@ -53,7 +43,7 @@ def case(request, digits):
         W = train.get_layer("digitcaps").kernel
         W.assign(keras.initializers.GlorotUniform(seed=5)(W.shape))
     weights = keras_weights(train)
-    x, y = digits
+    x, y = four_digits
     expected = reference.capsnet(x, y, weights)
     rng = np.random.default_rng(3)
     entries = {
@@ -147,9 +137,9 @@ def relative_error(got, expected):
     "name, rtol",
     [("primary", 1e-5), ("digit", 1e-4), ("lengths", 1e-4), ("reconstruction", 1e-5)],
 )
-def test_forward_matches_reference(case, digits, name, rtol):
+def test_forward_matches_reference(case, four_digits, name, rtol):
     _, train, expected, _, _ = case
-    got = keras_forward(train, *digits)[name]
+    got = keras_forward(train, *four_digits)[name]
     assert got.shape == expected[name].shape
     if name == "lengths":  # each length on its own scale: the small ones matter here
         worst = np.max(np.abs(got - expected[name]) / expected[name])
@@ -159,9 +149,9 @@ def test_forward_matches_reference(case, digits, name, rtol):
 
 
 @pytest.mark.parametrize("training", [False, True])
-def test_loss_and_gradients_match_reference(case, digits, training):
+def test_loss_and_gradients_match_reference(case, four_digits, training):
     _, train, expected, entries, numeric = case
-    value, grads = keras_loss_gradients(train, *digits, training=training)
+    value, grads = keras_loss_gradients(train, *four_digits, training=training)
     assert abs(value - expected["loss"]) <= 1e-5 * abs(expected["loss"])
     for name, idx in entries.items():
         got = np.array([grads[name][entry] for entry in idx], dtype=np.float64)
