@@ -187,8 +187,10 @@ class GracefulStop(keras.callbacks.Callback):
     """Stops training at the next batch boundary on Ctrl-C, SIGTERM or a non-finite loss.
 
     A signal only sets a flag: an exception raised inside a compiled step is
-    not reliably delivered on every backend (JAX's dispatch swallowed it). The
-    halted epoch is then neither checkpointed nor logged as finished. A second
+    not reliably delivered on every backend (JAX's dispatch swallowed it). At
+    the next batch boundary `Halt` leaves `fit()` at once (`stop_training`
+    would still validate the cut epoch first). The halted epoch is then
+    neither checkpointed nor logged as finished. A second
     signal gets the previous handler, so a second Ctrl-C acts at once. A NaN
     or infinite loss sets `diverged`: the weights are already broken, so
     nothing of that epoch may be saved.
@@ -231,7 +233,11 @@ class GracefulStop(keras.callbacks.Callback):
             self.diverged = True
         self.agree_with_group()
         if self.halted:
-            self.model.stop_training = True
+            raise Halt
+
+
+class Halt(Exception):
+    """Raised between two batches by `GracefulStop` to leave `fit()` at once."""
 
 
 class EpochLog(keras.callbacks.CSVLogger):
@@ -358,13 +364,16 @@ def fit(
             EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
         ]
     with stop:
-        train_model.fit(
-            **arguments,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            callbacks=callbacks,
-            verbose=verbose if group.chief else 0,
-        )
+        try:
+            train_model.fit(
+                **arguments,
+                epochs=epochs,
+                initial_epoch=initial_epoch,
+                callbacks=callbacks,
+                verbose=verbose if group.chief else 0,
+            )
+        except Halt:
+            pass
         stop.agree_with_group()  # a signal after the last step reaches every process
     if stop.requested:
         raise KeyboardInterrupt

@@ -175,8 +175,9 @@ def test_a_diverging_batch_halts_the_epoch_unsaved():
     stop.set_model(keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]))
     stop.on_train_batch_end(0, {"loss": 0.5})
     assert not stop.halted
-    stop.on_train_batch_end(1, {"loss": float("nan")})
-    assert stop.diverged and stop.halted and stop.model.stop_training
+    with pytest.raises(training.Halt):  # leaves fit() at once
+        stop.on_train_batch_end(1, {"loss": float("nan")})
+    assert stop.diverged and stop.halted
 
 
 # --- one run per folder ------------------------------------------------------
@@ -254,3 +255,41 @@ def test_each_saved_epoch_is_recorded_with_its_time(tmp_path, tiny_npz):
         verbose=0,
     )
     assert times_at_save == [1, 2]
+
+
+def test_ctrl_c_stops_at_once_without_validating_the_cut_epoch(tmp_path, monkeypatch):
+    """The halted epoch is thrown away, so its validation pass (a minute on a real
+    test set) must not run before training returns."""
+    import signal
+
+    import capsnet
+    from capsnet import batches, data
+
+    sample = data.load("sample", subset=30)
+    sample = sample._replace(x_test=sample.x_test[:7], y_test=sample.y_test[:7])
+    validated = []
+
+    class Scaled(batches.Examples):
+        def __getitem__(self, indices):
+            if len(self) == 7:
+                validated.append(indices)
+            return super().__getitem__(indices)
+
+    monkeypatch.setattr(training, "Examples", Scaled)
+
+    class CtrlC(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            if batch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(training.keras.callbacks, "LearningRateScheduler", lambda schedule: CtrlC())
+    models = capsnet.build_capsnet(routings=1)
+    training.compile_for_training(models.train)
+    with pytest.raises(KeyboardInterrupt):
+        training.fit(
+            models.train, sample, tmp_path, epochs=2, batch_size=10, lr=1e-3, lr_decay=0.9,
+            num_classes=10, epoch_times=[], seed=1, verbose=0,
+        )  # fmt: skip
+    assert validated == []
+    assert int(keras.ops.convert_to_numpy(models.train.optimizer.iterations)) == 2  # batches 0 and 1
+    assert not (tmp_path / "checkpoint.keras").exists()
