@@ -9,6 +9,20 @@ from capsnet.layers.primary_capsule import plain_conv
 from tests.gradients import gradient
 
 
+def assert_same_gradients(fast_conv, x, w, strides, r):
+    """`fast_conv`'s gradients of sum(conv * r) w.r.t. input and kernel equal `plain_conv`'s."""
+    w_tensor, x_tensor = ops.convert_to_tensor(w), ops.convert_to_tensor(x)
+
+    def input_gradient(conv):
+        return gradient(lambda t: ops.sum(conv(t, w_tensor, strides) * r), x)
+
+    def kernel_gradient(conv):
+        return gradient(lambda k: ops.sum(conv(x_tensor, k, strides) * r), w)
+
+    np.testing.assert_allclose(input_gradient(fast_conv), input_gradient(plain_conv), atol=1e-5)
+    np.testing.assert_allclose(kernel_gradient(fast_conv), kernel_gradient(plain_conv), atol=1e-4)
+
+
 @pytest.mark.parametrize(
     "shape, kernel, strides",
     [((2, 20, 20, 16), 9, 2), ((1, 21, 19, 3), 9, 2), ((2, 13, 13, 4), 3, 3), ((1, 8, 8, 2), 3, 1)],
@@ -23,14 +37,17 @@ def test_im2col_equals_strided_conv(rng, shape, kernel, strides):
     np.testing.assert_allclose(fast, plain, atol=1e-5)
 
 
-def test_im2col_input_gradient(rng):
-    x = rng.normal(size=(1, 20, 20, 4)).astype("float32")
-    w = rng.normal(size=(9, 9, 4, 8)).astype("float32") * 0.1
-    w = ops.convert_to_tensor(w)
-    r = ops.convert_to_tensor(rng.normal(size=(1, 6, 6, 8)).astype("float32"))
-    plain = gradient(lambda t: ops.sum(plain_conv(t, w, 2) * r), x)
-    fast = gradient(lambda t: ops.sum(im2col_conv(t, w, 2) * r), x)
-    np.testing.assert_allclose(fast, plain, atol=1e-5)
+@pytest.mark.parametrize(
+    "shape, kernel, strides",
+    [((2, 20, 20, 4), 9, 2), ((1, 21, 19, 3), 9, 2), ((2, 13, 13, 4), 3, 3), ((1, 8, 8, 2), 3, 1)],
+)
+def test_im2col_gradients(rng, shape, kernel, strides):
+    """Its gradients, input and kernel, through the strided views and the one product."""
+    x = rng.normal(size=shape).astype("float32")
+    w = (rng.normal(size=(kernel, kernel, shape[-1], 8)) * 0.1).astype("float32")
+    out_h, out_w = (shape[1] - kernel) // strides + 1, (shape[2] - kernel) // strides + 1
+    r = ops.convert_to_tensor(rng.normal(size=(shape[0], out_h, out_w, 8)).astype("float32"))
+    assert_same_gradients(im2col_conv, x, w, strides, r)
 
 
 def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng):
@@ -47,13 +64,4 @@ def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng)
     fast = ops.convert_to_numpy(channels_last_conv(x, w, 2))
     assert fast.shape == plain.shape == (2, 6, 6, 8)
     np.testing.assert_allclose(fast, plain, atol=1e-5)
-    w_tensor, x_tensor = ops.convert_to_tensor(w), ops.convert_to_tensor(x)
-
-    def input_gradient(conv):
-        return gradient(lambda t: ops.sum(conv(t, w_tensor, 2) * r), x)
-
-    def kernel_gradient(conv):
-        return gradient(lambda k: ops.sum(conv(x_tensor, k, 2) * r), w)
-
-    np.testing.assert_allclose(input_gradient(channels_last_conv), input_gradient(plain_conv), atol=1e-5)
-    np.testing.assert_allclose(kernel_gradient(channels_last_conv), kernel_gradient(plain_conv), atol=1e-4)
+    assert_same_gradients(channels_last_conv, x, w, 2, r)
