@@ -190,10 +190,10 @@ class GracefulStop(keras.callbacks.Callback):
     not reliably delivered on every backend (JAX's dispatch swallowed it). At
     the next batch boundary `Halt` leaves `fit()` at once (`stop_training`
     would still validate the cut epoch first). The halted epoch is then
-    neither checkpointed nor logged as finished. A second
-    signal gets the previous handler, so a second Ctrl-C acts at once. A NaN
-    or infinite loss sets `diverged`: the weights are already broken, so
-    nothing of that epoch may be saved.
+    neither checkpointed nor logged as finished. A second signal gets the
+    previous handler, so a second Ctrl-C acts at once. A NaN or infinite loss
+    sets `diverged`: the weights are already broken, so nothing of that epoch
+    may be saved.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)

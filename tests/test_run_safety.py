@@ -269,13 +269,13 @@ def test_ctrl_c_stops_at_once_without_validating_the_cut_epoch(tmp_path, monkeyp
     sample = sample._replace(x_test=sample.x_test[:7], y_test=sample.y_test[:7])
     validated = []
 
-    class Scaled(batches.Examples):
+    class RecordingValidationReads(batches.Examples):
         def __getitem__(self, indices):
             if len(self) == 7:
                 validated.append(indices)
             return super().__getitem__(indices)
 
-    monkeypatch.setattr(training, "Examples", Scaled)
+    monkeypatch.setattr(training, "Examples", RecordingValidationReads)
 
     class CtrlC(keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
