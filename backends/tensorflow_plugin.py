@@ -47,8 +47,26 @@ def gradients(fn, tensors):
 
 
 def install_fast_paths():
-    """None measured faster than the plain ops on TensorFlow yet (README "Benchmarks")."""
+    """On CPUs, one op at a time (README "Benchmarks"); no op replaced."""
+    if not on_gpu():
+        _one_op_at_a_time()
     return fast_ops.registered()
+
+
+def _one_op_at_a_time():
+    """Run the graph's ops one after another, each on every core.
+
+    TensorFlow runs independent ops side by side (the PrimaryCaps conv's input
+    and kernel gradients, the optimizer's updates), and each of them also splits
+    itself over all cores; on a CPU they then fight for the same cores. Only
+    possible before the runtime starts: later calls leave it as it is.
+    """
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # the runtime has started: the setting is fixed now
+        pass
+    if tf.config.threading.get_inter_op_parallelism_threads() == 1:
+        fast_ops.record_setting("one_op_at_a_time")
 
 
 def data_parallel(cluster=None):

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from capsnet import fast_ops
+from capsnet.backends.torch_fast_ops import channels_last_conv, contiguous_predictions
 
 
 def versions():
@@ -53,28 +54,13 @@ def gradients(fn, tensors):
     return float(value.detach().cpu()), [g.detach().cpu().numpy() for g in grads]
 
 
-def channels_last_conv(inputs, kernel, strides):
-    """`capsnet.layers.primary_capsule.plain_conv` without its layout copies.
-
-    Keras's torch conv copies channels-last inputs to channels-first and then
-    again to torch's channels-last memory format; the NCHW view of an NHWC
-    tensor already is that format, so oneDNN reads it as it lies (and so does
-    the backward pass). Args and result as `plain_conv`: inputs
-    `(batch, h, w, c)`, kernel `(k, k, c, o)` -> `(batch, h', w', o)`.
-    """
-    import keras
-
-    inputs = keras.ops.convert_to_tensor(inputs)
-    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
-    nchw_view, oihw_view = inputs.permute(0, 3, 1, 2), kernel.permute(3, 2, 0, 1)
-    return torch.nn.functional.conv2d(nchw_view, oihw_view, stride=strides).permute(0, 2, 3, 1)
-
-
 def install_fast_paths():
-    """PrimaryCaps conv without layout copies, on CPU (README "Benchmarks"); GPUs
-    keep Keras's conv until it is measured there."""
+    """On CPUs, the PrimaryCaps conv and the DigitCaps predictions of
+    `torch_fast_ops` (README "Benchmarks"); GPUs keep Keras's ops until they are
+    measured there."""
     if not on_gpu():
         fast_ops.register("primary_conv", channels_last_conv)
+        fast_ops.register("capsule_predictions", contiguous_predictions)
     return fast_ops.registered()
 
 

@@ -8,6 +8,7 @@ each fast path against the plain one).
 """
 
 _registry = {}
+_settings = set()
 
 
 def register(name, fn):
@@ -18,11 +19,18 @@ def register(name, fn):
 def unregister(name):
     """Go back to the default implementation of op `name`."""
     _registry.pop(name, None)
+    _settings.discard(name)
+
+
+def record_setting(name):
+    """Note a process-wide setting a plug-in applied for speed (not an op), so
+    that `registered()` and every run's record list it with the fast ops."""
+    _settings.add(name)
 
 
 def registered():
-    """Names of the ops that currently have a fast path."""
-    return sorted(_registry)
+    """Names of the ops that currently have a fast path, then the settings applied."""
+    return sorted(_registry) + sorted(_settings)
 
 
 def get(name, default):

@@ -50,18 +50,78 @@ def test_im2col_gradients(rng, shape, kernel, strides):
     assert_same_gradients(im2col_conv, x, w, strides, r)
 
 
-def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng):
+@pytest.mark.parametrize(
+    "shape, kernel, strides",
+    [((2, 20, 20, 16), 9, 2), ((1, 21, 19, 3), 9, 2), ((2, 13, 13, 4), 3, 3), ((1, 8, 8, 2), 3, 1)],
+)
+def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng, shape, kernel, strides):
+    """oneDNN on the channels-last view, and the kernel gradient's row-by-row products."""
     import keras
 
     if keras.backend.backend() != "torch":
         pytest.skip("a torch fast path")
-    from capsnet.backends.torch_plugin import channels_last_conv
+    from capsnet.backends.torch_fast_ops import channels_last_conv
+
+    x = rng.random(size=shape).astype("float32")
+    w = (rng.normal(size=(kernel, kernel, shape[-1], 8)) * 0.02).astype("float32")
+    out_h, out_w = (shape[1] - kernel) // strides + 1, (shape[2] - kernel) // strides + 1
+    r = ops.convert_to_tensor(rng.normal(size=(shape[0], out_h, out_w, 8)).astype("float32"))
+    plain = ops.convert_to_numpy(plain_conv(x, w, strides))
+    fast = ops.convert_to_numpy(channels_last_conv(x, w, strides))
+    assert fast.shape == plain.shape == (shape[0], out_h, out_w, 8)
+    np.testing.assert_allclose(fast, plain, atol=1e-5)
+    assert_same_gradients(channels_last_conv, x, w, strides, r)
+
+
+def test_torch_kernel_gradient_in_bfloat16_matches_float32(rng):
+    """Under mixed_bfloat16 the row-by-row products run in bfloat16: within bfloat16's rounding."""
+    import keras
+
+    if keras.backend.backend() != "torch":
+        pytest.skip("a torch fast path")
+    from capsnet.backends.torch_fast_ops import kernel_gradient
 
     x = rng.random(size=(2, 20, 20, 16)).astype("float32")
-    w = (rng.normal(size=(9, 9, 16, 8)) * 0.02).astype("float32")
-    r = ops.convert_to_tensor(rng.normal(size=(2, 6, 6, 8)).astype("float32"))
-    plain = ops.convert_to_numpy(plain_conv(x, w, 2))
-    fast = ops.convert_to_numpy(channels_last_conv(x, w, 2))
-    assert fast.shape == plain.shape == (2, 6, 6, 8)
-    np.testing.assert_allclose(fast, plain, atol=1e-5)
-    assert_same_gradients(channels_last_conv, x, w, 2, r)
+    g = rng.normal(size=(2, 6, 6, 8)).astype("float32")
+    exact = ops.convert_to_numpy(kernel_gradient(ops.convert_to_tensor(x), ops.convert_to_tensor(g), 9, 2))
+    low = kernel_gradient(ops.convert_to_tensor(x, "bfloat16"), ops.convert_to_tensor(g, "bfloat16"), 9, 2)
+    assert str(low.dtype) == "torch.bfloat16"
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(ops.cast(low, "float32")), exact, atol=0.05 * np.abs(exact).max()
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_torch_contiguous_predictions_equal_plain_einsum(rng, dtype):
+    """A contiguous result with the plain einsum's values, and (float32) both its gradients."""
+    import keras
+
+    if keras.backend.backend() != "torch":
+        pytest.skip("a torch fast path")
+    from capsnet.backends.torch_fast_ops import contiguous_predictions
+    from capsnet.layers.capsule_layer import plain_predictions
+
+    kernel = ops.convert_to_tensor(rng.normal(size=(36, 10, 16, 8)) * 0.1, dtype)
+    inputs = ops.convert_to_tensor(rng.normal(size=(3, 36, 8)), dtype)
+    r = ops.convert_to_tensor(rng.normal(size=(3, 10, 36, 16)), dtype)
+    fast = contiguous_predictions(kernel, inputs)
+    assert fast.is_contiguous() and fast.dtype == kernel.dtype
+    np.testing.assert_array_equal(
+        ops.convert_to_numpy(ops.cast(fast, "float32")),
+        ops.convert_to_numpy(ops.cast(plain_predictions(kernel, inputs), "float32")),
+    )
+
+    if dtype == "float32":
+        for by in range(2):  # d/d kernel, then d/d inputs
+
+            def objective(t, predictions, by=by):
+                args = (t, inputs) if by == 0 else (kernel, t)
+                return ops.sum(predictions(*args) * r)
+
+            at = ops.convert_to_numpy((kernel, inputs)[by])
+            np.testing.assert_allclose(
+                gradient(lambda t: objective(t, contiguous_predictions), at),
+                gradient(lambda t: objective(t, plain_predictions), at),
+                rtol=1e-5,
+                atol=1e-6,
+            )

@@ -3,7 +3,14 @@
 import keras
 from keras import ops
 
+from capsnet import fast_ops
 from capsnet.layers import routing, validation
+
+
+def plain_predictions(kernel, inputs):
+    """u_hat_{j|i} = W_ij u_i: kernel `(n_in, n_out, dim, in_dim)`, inputs
+    `(batch, n_in, in_dim)` -> `(batch, n_out, n_in, dim)`."""
+    return ops.einsum("ijed,bid->bjie", kernel, inputs)
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
@@ -66,7 +73,8 @@ class CapsuleLayer(keras.layers.Layer):
         )
 
     def call(self, inputs, training=None):
-        u_hat = ops.einsum("ijed,bid->bjie", self.kernel, inputs)  # (batch, n_out, n_in, dim)
+        predictions = fast_ops.get("capsule_predictions", plain_predictions)
+        u_hat = predictions(self.kernel, inputs)  # (batch, n_out, n_in, dim)
         if training:  # the same values, with a gradient written in one pass (layers/routing.py)
             return routing.route_for_training(u_hat, self.routings)
         return routing.route(u_hat, self.routings)[0]
