@@ -47,8 +47,11 @@ def gradients(fn, tensors):
 
 
 def install_fast_paths():
-    """On CPUs, one op at a time (README "Benchmarks"); no op replaced."""
-    if not on_gpu():
+    """On CPUs under a 16-bit compute policy, one op at a time (README
+    "Benchmarks"); no op replaced."""
+    import keras
+
+    if not on_gpu() and keras.config.dtype_policy().compute_dtype in ("bfloat16", "float16"):
         _one_op_at_a_time()
     return fast_ops.registered()
 
@@ -58,8 +61,9 @@ def _one_op_at_a_time():
 
     TensorFlow runs independent ops side by side (the PrimaryCaps conv's input
     and kernel gradients, the optimizer's updates), and each of them also splits
-    itself over all cores; on a CPU they then fight for the same cores. Only
-    possible before the runtime starts: later calls leave it as it is.
+    itself over all cores. Measured on a 2-core CPU, that pays in float32 but
+    costs bfloat16 steps about 6% (README "Benchmarks"). Only possible before
+    the runtime starts: later calls leave it as it is.
     """
     try:
         tf.config.threading.set_inter_op_parallelism_threads(1)

@@ -125,3 +125,25 @@ def test_torch_contiguous_predictions_equal_plain_einsum(rng, dtype):
                 rtol=1e-5,
                 atol=1e-6,
             )
+
+
+@pytest.mark.parametrize("precision, serial", [("mixed_bfloat16", True), ("float32", False)])
+def test_tensorflow_runs_one_op_at_a_time_only_under_bfloat16_on_cpus(precision, serial):
+    """A process-wide setting, so it is checked in a fresh TensorFlow process."""
+    import importlib.util
+
+    if importlib.util.find_spec("tensorflow") is None:
+        pytest.skip("tensorflow is not installed")
+    from capsnet.fresh_process import run_on_backend
+
+    script = (
+        "import tensorflow as tf\n"
+        "from capsnet import backends, fast_ops\n"
+        f"backends.setup({precision!r})\n"
+        "print(fast_ops.registered(), tf.config.threading.get_inter_op_parallelism_threads())"
+    )
+    done = run_on_backend("tensorflow", ["-c", script])
+    assert done.returncode == 0, done.stderr
+    names, threads = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
+    assert ("one_op_at_a_time" in names) is serial
+    assert (threads == "1") is serial
