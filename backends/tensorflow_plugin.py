@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from capsnet import fast_ops
+from capsnet.backends.tensorflow_fast_ops import matmul_predictions, tap_gradient_conv
 
 
 def versions():
@@ -47,33 +48,17 @@ def gradients(fn, tensors):
 
 
 def install_fast_paths():
-    """On CPUs, DigitCaps predictions as one batched matrix product and, under
-    a 16-bit compute policy, one op at a time (README "Benchmarks")."""
+    """On CPUs, the PrimaryCaps conv and DigitCaps predictions of
+    `tensorflow_fast_ops` and, under a 16-bit compute policy, one op at a time
+    (README "Benchmarks")."""
     import keras
 
     if not on_gpu():
+        fast_ops.register("primary_conv", tap_gradient_conv)
         fast_ops.register("capsule_predictions", matmul_predictions)
         if keras.config.dtype_policy().compute_dtype in ("bfloat16", "float16"):
             _one_op_at_a_time()
     return fast_ops.registered()
-
-
-def matmul_predictions(kernel, inputs):
-    """`capsnet.layers.capsule_layer.plain_predictions` as a batched matrix product.
-
-    kernel `(n_in, n_out, dim, in_dim)`, inputs `(batch, n_in, in_dim)` ->
-    `(batch, n_out, n_in, dim)`. TensorFlow's einsum takes about twice as long
-    here, forward and backward, for the same products.
-    """
-    import keras
-
-    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
-    inputs = keras.ops.convert_to_tensor(inputs)
-    n_in, n_out, dim, in_dim = kernel.shape
-    by_input = tf.reshape(tf.transpose(kernel, (0, 3, 1, 2)), (n_in, in_dim, n_out * dim))
-    products = tf.matmul(tf.transpose(inputs, (1, 0, 2)), by_input)  # (n_in, batch, n_out * dim)
-    products = tf.reshape(products, (n_in, -1, n_out, dim))
-    return tf.transpose(products, (1, 2, 0, 3))
 
 
 def _one_op_at_a_time():

@@ -50,42 +50,63 @@ def test_im2col_gradients(rng, shape, kernel, strides):
     assert_same_gradients(im2col_conv, x, w, strides, r)
 
 
-@pytest.mark.parametrize(
-    "shape, kernel, strides",
-    [((2, 20, 20, 16), 9, 2), ((1, 21, 19, 3), 9, 2), ((2, 13, 13, 4), 3, 3), ((1, 8, 8, 2), 3, 1)],
-)
-def test_torch_channels_last_conv_equals_plain_conv_in_values_and_gradients(rng, shape, kernel, strides):
-    """oneDNN on the channels-last view, and the kernel gradient's row-by-row products."""
+def backend_conv():
+    """The active backend's own PrimaryCaps conv, or skip (JAX's is im2col, above)."""
     import keras
 
-    if keras.backend.backend() != "torch":
-        pytest.skip("a torch fast path")
-    from capsnet.backends.torch_fast_ops import channels_last_conv
+    if keras.backend.backend() == "torch":
+        from capsnet.backends.torch_fast_ops import channels_last_conv
 
+        return channels_last_conv
+    if keras.backend.backend() == "tensorflow":
+        from capsnet.backends.tensorflow_fast_ops import tap_gradient_conv
+
+        return tap_gradient_conv
+    pytest.skip("no conv fast path of its own on this backend")
+
+
+@pytest.mark.parametrize(
+    "shape, kernel, strides",
+    [
+        ((2, 20, 20, 16), 9, 2),
+        ((1, 21, 19, 3), 9, 2),
+        ((2, 13, 13, 4), 3, 3),
+        ((1, 8, 8, 2), 3, 1),
+        ((2, 11, 10, 3), 2, 3),
+    ],
+)
+def test_backend_conv_equals_plain_conv_in_values_and_gradients(rng, shape, kernel, strides):
+    """oneDNN's forward and input gradient, and the kernel gradient's row-by-row products."""
+    conv = backend_conv()
     x = rng.random(size=shape).astype("float32")
     w = (rng.normal(size=(kernel, kernel, shape[-1], 8)) * 0.02).astype("float32")
     out_h, out_w = (shape[1] - kernel) // strides + 1, (shape[2] - kernel) // strides + 1
     r = ops.convert_to_tensor(rng.normal(size=(shape[0], out_h, out_w, 8)).astype("float32"))
     plain = ops.convert_to_numpy(plain_conv(x, w, strides))
-    fast = ops.convert_to_numpy(channels_last_conv(x, w, strides))
+    fast = ops.convert_to_numpy(conv(x, w, strides))
     assert fast.shape == plain.shape == (shape[0], out_h, out_w, 8)
     np.testing.assert_allclose(fast, plain, atol=1e-5)
-    assert_same_gradients(channels_last_conv, x, w, strides, r)
+    assert_same_gradients(conv, x, w, strides, r)
 
 
-def test_torch_kernel_gradient_in_bfloat16_matches_float32(rng):
+def test_kernel_gradient_in_bfloat16_matches_float32(rng):
     """Under mixed_bfloat16 the row-by-row products run in bfloat16: within bfloat16's rounding."""
+    import importlib
+
     import keras
 
-    if keras.backend.backend() != "torch":
-        pytest.skip("a torch fast path")
-    from capsnet.backends.torch_fast_ops import kernel_gradient
-
+    if keras.backend.backend() not in ("torch", "tensorflow"):
+        pytest.skip("a torch and tensorflow fast path")
+    module = importlib.import_module(f"capsnet.backends.{keras.backend.backend()}_fast_ops")
     x = rng.random(size=(2, 20, 20, 16)).astype("float32")
     g = rng.normal(size=(2, 6, 6, 8)).astype("float32")
-    exact = ops.convert_to_numpy(kernel_gradient(ops.convert_to_tensor(x), ops.convert_to_tensor(g), 9, 2))
-    low = kernel_gradient(ops.convert_to_tensor(x, "bfloat16"), ops.convert_to_tensor(g, "bfloat16"), 9, 2)
-    assert str(low.dtype) == "torch.bfloat16"
+    exact = ops.convert_to_numpy(
+        module.kernel_gradient(ops.convert_to_tensor(x), ops.convert_to_tensor(g), 9, 2)
+    )
+    low = module.kernel_gradient(
+        ops.convert_to_tensor(x, "bfloat16"), ops.convert_to_tensor(g, "bfloat16"), 9, 2
+    )
+    assert ops.dtype(low) == "bfloat16"
     np.testing.assert_allclose(
         ops.convert_to_numpy(ops.cast(low, "float32")), exact, atol=0.05 * np.abs(exact).max()
     )
@@ -100,7 +121,7 @@ def fast_predictions():
 
         return contiguous_predictions
     if keras.backend.backend() == "tensorflow":
-        from capsnet.backends.tensorflow_plugin import matmul_predictions
+        from capsnet.backends.tensorflow_fast_ops import matmul_predictions
 
         return matmul_predictions
     pytest.skip("no predictions fast path on this backend")

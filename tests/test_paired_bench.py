@@ -12,11 +12,9 @@ from tools import paired_bench
 def test_variant_options_parse(tmp_path):
     script = tmp_path / "variant.py"
     script.write_text("")
-    name, environment, fast_paths, path = paired_bench.parse_variant(
-        f"old:--no-fast-paths,A=1=2,run={script}"
-    )
-    assert (name, environment, fast_paths, path) == ("old", {"A": "1=2"}, False, str(script.resolve()))
-    assert paired_bench.parse_variant("new") == ("new", {}, True, "")
+    parsed = paired_bench.parse_variant(f"old:--no-fast-paths,A=1=2,run={script},precision=mixed_bfloat16")
+    assert parsed == ("old", {"A": "1=2"}, False, str(script.resolve()), "mixed_bfloat16")
+    assert paired_bench.parse_variant("new") == ("new", {}, True, "", None)
 
 
 @pytest.mark.parametrize("text, problem", [("x:--fast", "unknown option"), ("x:run=missing.py", "no file")])

@@ -12,7 +12,8 @@ then hits every variant alike, and the ratio of the medians is what to quote.
 
 A variant is `NAME[:OPTIONS]`, OPTIONS comma-separated from:
 `--no-fast-paths`; `ENV=VALUE` (an environment variable for its process, e.g.
-`TF_NUM_INTEROP_THREADS=1`); `run=FILE.py` (executed after the backend's setup:
+`TF_NUM_INTEROP_THREADS=1`); `precision=P` (instead of `--precision`, to pair
+float32 with mixed_bfloat16); `run=FILE.py` (executed after the backend's setup:
 a script that registers another implementation with `capsnet.fast_ops`, to
 time an old one against a new one). Prints one line per variant and writes
 `--out` (JSON: every step time) when given.
@@ -61,12 +62,14 @@ for line in sys.stdin:
 
 
 def parse_variant(text):
-    """`NAME[:OPTIONS]` -> (name, environment, fast_paths, script)."""
+    """`NAME[:OPTIONS]` -> (name, environment, fast_paths, script, precision or None)."""
     name, _, options = text.partition(":")
-    environment, fast_paths, script = {}, True, ""
+    environment, fast_paths, script, precision = {}, True, "", None
     for option in filter(None, options.split(",")):
         if option == "--no-fast-paths":
             fast_paths = False
+        elif option.startswith("precision="):
+            precision = option[len("precision=") :]
         elif option.startswith("run="):
             script = str(Path(option[4:]).resolve())
             if not Path(script).is_file():
@@ -76,13 +79,13 @@ def parse_variant(text):
             environment[key] = value
         else:
             raise argparse.ArgumentTypeError(f"variant {name}: unknown option {option!r}")
-    return name, environment, fast_paths, script
+    return name, environment, fast_paths, script, precision
 
 
 def start(variant, args):
-    name, environment, fast_paths, script = variant
+    name, environment, fast_paths, script, precision = variant
     env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
-    command = [sys.executable, "-c", WORKER, args.precision, "1" if fast_paths else "0", script]
+    command = [sys.executable, "-c", WORKER, precision or args.precision, "1" if fast_paths else "0", script]
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a chatty worker must never block on it
     process = subprocess.Popen(
         [*command, str(args.batch_size), str(args.routings)],

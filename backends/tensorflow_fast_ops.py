@@ -1,0 +1,75 @@
+"""TensorFlow fast paths, measured on CPUs (README "Benchmarks"): the PrimaryCaps
+convolution with a faster kernel gradient, and DigitCaps predictions as one
+batched matrix product."""
+
+import tensorflow as tf
+
+
+def matmul_predictions(kernel, inputs):
+    """`capsnet.layers.capsule_layer.plain_predictions` as a batched matrix product.
+
+    kernel `(n_in, n_out, dim, in_dim)`, inputs `(batch, n_in, in_dim)` ->
+    `(batch, n_out, n_in, dim)`. TensorFlow's einsum takes about twice as long
+    here, forward and backward, for the same products.
+    """
+    import keras
+
+    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
+    inputs = keras.ops.convert_to_tensor(inputs)
+    n_in, n_out, dim, in_dim = kernel.shape
+    by_input = tf.reshape(tf.transpose(kernel, (0, 3, 1, 2)), (n_in, in_dim, n_out * dim))
+    products = tf.matmul(tf.transpose(inputs, (1, 0, 2)), by_input)  # (n_in, batch, n_out * dim)
+    products = tf.reshape(products, (n_in, -1, n_out, dim))
+    return tf.transpose(products, (1, 2, 0, 3))
+
+
+def tap_gradient_conv(inputs, kernel, strides):
+    """`capsnet.layers.primary_capsule.plain_conv` on TensorFlow: inputs
+    `(batch, h, w, c)`, kernel `(k, k, c, o)`, 'valid' padding -> `(batch, h', w', o)`.
+
+    oneDNN computes the forward pass and the input's gradient; the kernel's
+    gradient is `kernel_gradient`.
+    """
+    import keras
+
+    inputs = keras.ops.convert_to_tensor(inputs)
+    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
+    strides = int(strides)
+
+    @tf.custom_gradient
+    def conv(x, w):
+        def grad(d_outputs):
+            d_inputs = tf.nn.conv2d_transpose(d_outputs, w, tf.shape(x), strides, padding="VALID")
+            return d_inputs, kernel_gradient(x, d_outputs, w.shape[0], strides)
+
+        return tf.nn.conv2d(x, w, strides, padding="VALID"), grad
+
+    return conv(inputs, kernel)
+
+
+def kernel_gradient(inputs, grad, size, strides):
+    """d loss / d kernel `(k, k, c, o)` of a 'valid' conv, from inputs `(batch, h, w, c)`
+    and d loss / d outputs `(batch, h', w', o)`.
+
+    One matrix product per kernel row, as torch's (`torch_fast_ops.kernel_gradient`).
+    TensorFlow's strided slices are slow, so the taps come from the input split
+    into its s x s stride phases first: tap (kh, kw) at stride s is the
+    unit-stride window (kh // s, kw // s) of phase (kh % s, kw % s). oneDNN's
+    kernel gradient for the 9x9 stride-2 PrimaryCaps conv ran 1.2x (float32)
+    and 1.5x (bfloat16) slower on a 2-core AVX512 CPU.
+    """
+    s = strides
+    height, width, in_c = inputs.shape[1:]
+    out_h, out_w, out_c = grad.shape[1:]
+    pad_h, pad_w = -height % s, -width % s
+    x = tf.pad(inputs, [[0, 0], [0, pad_h], [0, pad_w], [0, 0]])
+    x = tf.reshape(x, [-1, (height + pad_h) // s, s, (width + pad_w) // s, s, in_c])
+    phases = tf.transpose(x, (2, 4, 0, 1, 3, 5))  # (s, s, batch, h / s, w / s, c)
+    rows = tf.reshape(grad, (-1, out_c))
+    per_row = []
+    for kh in range(size):
+        a = kh // s
+        taps = [phases[kh % s, kw % s, :, a : a + out_h, kw // s : kw // s + out_w, :] for kw in range(size)]
+        taps = tf.reshape(tf.concat(taps, axis=-1), (-1, size * in_c))  # (batch * h' * w', k * c)
+        per_row.append(tf.matmul(taps, rows, transpose_a=True))
+    return tf.reshape(tf.stack(per_row), (size, size, in_c, out_c))
