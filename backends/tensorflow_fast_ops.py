@@ -33,7 +33,9 @@ def tap_gradient_conv(inputs, kernel, strides):
     import keras
 
     inputs = keras.ops.convert_to_tensor(inputs)
-    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
+    # The compute dtype under mixed precision. `identity` reads a float32
+    # variable into a tensor: custom_gradient must not see the variable itself.
+    kernel = tf.identity(keras.ops.convert_to_tensor(kernel))
     strides = int(strides)
 
     @tf.custom_gradient
