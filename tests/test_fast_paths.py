@@ -50,19 +50,25 @@ def test_im2col_gradients(rng, shape, kernel, strides):
     assert_same_gradients(im2col_conv, x, w, strides, r)
 
 
-def backend_conv():
-    """The active backend's own PrimaryCaps conv, or skip (JAX's is im2col, above)."""
+# Each backend's own fast ops, by the name layers ask `capsnet.fast_ops` for (JAX's conv is im2col, above).
+OWN_FAST_OPS = {
+    "primary_conv": {"torch": "channels_last_conv", "tensorflow": "tap_gradient_conv"},
+    "capsule_predictions": {"torch": "contiguous_predictions", "tensorflow": "matmul_predictions"},
+}
+
+
+def own_fast_op(name):
+    """The active backend's own implementation of op `name`, or skip."""
+    import importlib
+
     import keras
 
-    if keras.backend.backend() == "torch":
-        from capsnet.backends.torch_fast_ops import channels_last_conv
-
-        return channels_last_conv
-    if keras.backend.backend() == "tensorflow":
-        from capsnet.backends.tensorflow_fast_ops import tap_gradient_conv
-
-        return tap_gradient_conv
-    pytest.skip("no conv fast path of its own on this backend")
+    backend = keras.backend.backend()
+    if backend not in OWN_FAST_OPS[name]:
+        pytest.skip(f"no {name} fast path of its own on {backend}")
+    return getattr(
+        importlib.import_module(f"capsnet.backends.{backend}_fast_ops"), OWN_FAST_OPS[name][backend]
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,7 +83,7 @@ def backend_conv():
 )
 def test_backend_conv_equals_plain_conv_in_values_and_gradients(rng, shape, kernel, strides):
     """oneDNN's forward and input gradient, and the kernel gradient's row-by-row products."""
-    conv = backend_conv()
+    conv = own_fast_op("primary_conv")
     x = rng.random(size=shape).astype("float32")
     w = (rng.normal(size=(kernel, kernel, shape[-1], 8)) * 0.02).astype("float32")
     out_h, out_w = (shape[1] - kernel) // strides + 1, (shape[2] - kernel) // strides + 1
@@ -112,27 +118,12 @@ def test_kernel_gradient_in_bfloat16_matches_float32(rng):
     )
 
 
-def fast_predictions():
-    """The active backend's own DigitCaps predictions op, or skip."""
-    import keras
-
-    if keras.backend.backend() == "torch":
-        from capsnet.backends.torch_fast_ops import contiguous_predictions
-
-        return contiguous_predictions
-    if keras.backend.backend() == "tensorflow":
-        from capsnet.backends.tensorflow_fast_ops import matmul_predictions
-
-        return matmul_predictions
-    pytest.skip("no predictions fast path on this backend")
-
-
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_fast_predictions_equal_plain_einsum(rng, dtype):
     """The plain einsum's values in the same dtype, and (float32) both its gradients."""
     from capsnet.layers.capsule_layer import plain_predictions
 
-    fast_op = fast_predictions()
+    fast_op = own_fast_op("capsule_predictions")
     kernel = ops.convert_to_tensor(rng.normal(size=(36, 10, 16, 8)) * 0.1, dtype)
     inputs = ops.convert_to_tensor(rng.normal(size=(3, 36, 8)), dtype)
     r = ops.convert_to_tensor(rng.normal(size=(3, 10, 36, 16)), dtype)
