@@ -67,7 +67,7 @@ def _one_op_at_a_time():
     TensorFlow runs independent ops side by side (the PrimaryCaps conv's input
     and kernel gradients, the optimizer's updates), and each of them also splits
     itself over all cores. Measured on a 2-core CPU, that pays in float32 but
-    costs bfloat16 steps about 6% (README "Benchmarks"). Only possible before
+    costs bfloat16 steps about 5% (README "Benchmarks"). Only possible before
     the runtime starts: later calls leave it as it is.
     """
     try:
