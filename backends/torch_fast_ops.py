@@ -14,11 +14,9 @@ def contiguous_predictions(kernel, inputs):
     it with a 64 KB stride, and in bfloat16 copies it first (9 copies of the
     whole tensor per training step); one copy here serves them all.
     """
-    import keras
+    from capsnet.layers.capsule_layer import plain_predictions
 
-    kernel = keras.ops.convert_to_tensor(kernel)  # the compute dtype under mixed precision
-    inputs = keras.ops.convert_to_tensor(inputs)
-    return torch.einsum("ijed,bid->bjie", kernel, inputs).contiguous()
+    return plain_predictions(kernel, inputs).contiguous()
 
 
 def channels_last_conv(inputs, kernel, strides):

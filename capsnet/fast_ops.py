@@ -17,9 +17,9 @@ def register(name, fn):
 
 
 def unregister(name):
-    """Go back to the default implementation of op `name`."""
+    """Go back to the default implementation of op `name`. Settings stay
+    listed: they cannot be undone in a running process."""
     _registry.pop(name, None)
-    _settings.discard(name)
 
 
 def record_setting(name):

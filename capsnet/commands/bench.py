@@ -45,22 +45,38 @@ def worker(config):
     return result
 
 
-def measure(plugin, config):
-    """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
+def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=None):
+    """The model bench times, compiled, and one fixed batch of `data` (default:
+    the bundled sample). Returns (the dataset, models, x, train_step), where
+    `train_step()` runs one training step on that batch and waits for its loss."""
     import keras
 
     from capsnet import builders
     from capsnet.training import compile_for_training, inputs_and_targets
 
-    batch_size, routings, steps, warmup = config.batch_size, config.routings, config.steps, config.warmup
-    jit = "auto" if config.jit is None else config.jit
-    epoch_images = config.images
-    sample = datasets.load("sample", config.data)
-    models = builders.build(config.model, sample.input_shape, 10, routings=routings)
+    sample = datasets.load("sample", data)
+    models = builders.build(model, sample.input_shape, 10, routings=routings)
     compile_for_training(models.train, jit_compile=jit)
-    models.evaluate.compile(jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)
     (x, y), _ = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10)
+
+    def train_step():
+        keras.ops.convert_to_numpy(models.train.train_on_batch([x, y], [y, x])[0])
+
+    return sample, models, x, train_step
+
+
+def measure(plugin, config):
+    """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
+    import keras
+
+    from capsnet.training import inputs_and_targets
+
+    batch_size, steps, warmup = config.batch_size, config.steps, config.warmup
+    jit = "auto" if config.jit is None else config.jit
+    epoch_images = config.images
+    sample, models, x, train_step = training_step(config.model, batch_size, config.routings, jit, config.data)
+    models.evaluate.compile(jit_compile=jit)
 
     def timed(step):
         plugin.sync()
@@ -68,9 +84,6 @@ def measure(plugin, config):
         step()
         plugin.sync()
         return time.perf_counter() - start
-
-    def train_step():
-        keras.ops.convert_to_numpy(models.train.train_on_batch([x, y], [y, x])[0])
 
     def eval_step():
         keras.ops.convert_to_numpy(models.evaluate.predict_on_batch(x)[0])
