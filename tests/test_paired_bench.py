@@ -23,11 +23,15 @@ def test_bad_variant_is_one_line(text, problem):
         paired_bench.parse_variant(text)
 
 
-def test_one_variant_is_refused(capsys):
+@pytest.mark.parametrize(
+    "variants, problem", [(["a"], "at least two --variant"), (["a", "a:--no-fast-paths"], "its own name")]
+)
+def test_one_variant_or_one_name_twice_is_refused(capsys, variants, problem):
+    args = ["--backend", "torch"] + [part for variant in variants for part in ("--variant", variant)]
     with pytest.raises(SystemExit) as exit_:
-        paired_bench.main(["--backend", "torch", "--variant", "a"])
+        paired_bench.main(args)
     assert exit_.value.code == 2
-    assert "at least two --variant" in capsys.readouterr().err
+    assert problem in capsys.readouterr().err
 
 
 def test_two_variants_take_turns_and_are_recorded(tmp_path):
@@ -55,5 +59,5 @@ def test_two_variants_take_turns_and_are_recorded(tmp_path):
     results = json.loads(out.read_text())["results"]
     assert list(results) == ["fast", "plain"]
     assert "primary_conv" in results["fast"]["fast_paths"] and results["plain"]["fast_paths"] == []
-    assert all(len(r["step_s"]) == 2 for r in results.values())
+    assert all(len(r["step_s"]) == 2 and r["precision"] == "float32" for r in results.values())
     assert results["fast"]["speed_vs_fast"] == 1.0

@@ -32,22 +32,13 @@ from capsnet.atomic import atomic_write
 
 WORKER = r"""
 import json, sys, time
-from capsnet import backends, builders, fast_ops
-from capsnet import data as datasets
+from capsnet import backends, fast_ops
 precision, fast_paths, script, batch_size, routings = sys.argv[1:6]
 backends.setup(precision, fast_paths=fast_paths == "1")
 if script:
     exec(compile(open(script).read(), script, "exec"), {"__file__": script})
-import keras
-import numpy as np
-from capsnet.training import compile_for_training, inputs_and_targets
-sample = datasets.load("sample", None)
-models = builders.build("capsnet", sample.input_shape, 10, routings=int(routings))
-compile_for_training(models.train)
-index = np.arange(int(batch_size)) % len(sample.x_train)
-(x, y), _ = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10)
-def step():
-    keras.ops.convert_to_numpy(models.train.train_on_batch([x, y], [y, x])[0])
+from capsnet.commands.bench import training_step
+step = training_step(batch_size=int(batch_size), routings=int(routings))[-1]
 for _ in range(3):
     step()
 print(json.dumps({"fast_paths": fast_ops.registered()}), flush=True)
@@ -83,9 +74,11 @@ def parse_variant(text):
 
 
 def start(variant, args):
+    """Start `variant`'s worker; returns (process, its fast paths, its precision) once it is warm."""
     name, environment, fast_paths, script, precision = variant
+    precision = precision or args.precision
     env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
-    command = [sys.executable, "-c", WORKER, precision or args.precision, "1" if fast_paths else "0", script]
+    command = [sys.executable, "-c", WORKER, precision, "1" if fast_paths else "0", script]
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a chatty worker must never block on it
     process = subprocess.Popen(
         [*command, str(args.batch_size), str(args.routings)],
@@ -101,7 +94,7 @@ def start(variant, args):
         log.seek(0)
         last = (log.read().strip().splitlines() or ["no output"])[-1]
         sys.exit(f"error: variant {name} failed to start: {last}")
-    return process, json.loads(ready)["fast_paths"]
+    return process, json.loads(ready)["fast_paths"], precision
 
 
 def main(argv=None):
@@ -117,6 +110,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if len(args.variant) < 2:
         parser.error("give at least two --variant")
+    if len({variant[0] for variant in args.variant}) < len(args.variant):
+        parser.error("give each --variant its own name")
     workers = {variant[0]: start(variant, args) for variant in args.variant}
     times = {name: [] for name in workers}
     names = list(workers)
@@ -126,22 +121,24 @@ def main(argv=None):
             process.stdin.write(f"{args.steps}\n")
             process.stdin.flush()
             times[name] += json.loads(process.stdout.readline())
-    for process, _ in workers.values():
+    for process, _, _ in workers.values():
         process.stdin.close()
         process.wait()
     base = statistics.median(times[names[0]])
     result = {}
     for name in names:
         median = statistics.median(times[name])
+        _, fast_paths, precision = workers[name]
         result[name] = {
-            "fast_paths": workers[name][1],
+            "precision": precision,
+            "fast_paths": fast_paths,
             "median_step_s": round(median, 4),
             "train_img_per_s": round(args.batch_size / median, 1),
             f"speed_vs_{names[0]}": round(base / median, 3),
             "step_s": [round(t, 4) for t in times[name]],
         }
         print(
-            f"{args.backend} {args.precision} {name}: {args.batch_size / median:.1f} img/s "
+            f"{args.backend} {precision} {name}: {args.batch_size / median:.1f} img/s "
             f"(median of {len(times[name])} steps), {base / median:.3f}x {names[0]}"
         )
     if args.out:
