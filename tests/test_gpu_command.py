@@ -18,7 +18,7 @@ import pytest
 
 from tools import gpu_run
 from tools.gpu import device, prepare, summary
-from tools.gpu.context import REPO, run_until
+from tools.gpu.context import REPO, Supervised, run_until, wait_all
 
 
 def _gpu_run(*args, timeout=900):
@@ -217,3 +217,50 @@ def test_parts_that_do_not_fit_the_budget_are_left_for_the_next_run(tmp_path, ca
     assert "bench: not started: time budget" in output and "mnist: not started: time budget" in output
     assert "run the same command again to continue" in output
     assert not (tmp_path / "work").exists()
+
+
+def test_supervised_processes_run_side_by_side(tmp_path):
+    """The first waits for a file the second writes: taking turns, it would be stopped at its deadline."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    flag = tmp_path / "flag"
+    waits = f"import pathlib, time\nwhile not pathlib.Path({str(flag)!r}).exists(): time.sleep(0.05)"
+    writes = f"import pathlib; pathlib.Path({str(flag)!r}).write_text('here')"
+    deadline = time.monotonic() + 60
+    first = Supervised([sys.executable, "-c", waits], tmp_path / "a.log", environment, stop_at=deadline)
+    second = Supervised([sys.executable, "-c", writes], tmp_path / "b.log", environment, stop_at=deadline)
+    wait_all([first, second])
+    assert (first.returncode, first.stopped) == (0, False)
+    assert (second.returncode, second.stopped) == (0, False)
+
+
+def _settings(tmp_path, *options):
+    args = ["mnist", "ablation", "fashion", "--together", "--backends", "torch", "--precision", "fast"]
+    data = tmp_path / "data"
+    data.mkdir(exist_ok=True)
+    for name in ("mnist.npz", "fashion_mnist.npz"):
+        (data / name).touch()
+    args += ["--data-dir", data, "--out", tmp_path / "out", "--work", tmp_path / "work", *options]
+    return gpu_run.settings_from([str(a) for a in args])
+
+
+def test_together_starts_only_the_runs_that_would_end_in_the_budget(tmp_path, capsys):
+    from tools.gpu import training
+
+    every_run = ["mnist", "ablation-r1-recon", "ablation-r1-norecon", "ablation-r3-norecon", "fashion"]
+    settings = _settings(tmp_path, "--budget", "100000")
+    runs = [run for part in ("mnist", "ablation", "fashion") for run in gpu_run.TRAINING[part](settings)]
+    assert [run.name for run in runs] == every_run
+    # no bench figure to estimate from: all of them
+    assert [run.name for run in training._fit_together(settings, runs)] == every_run
+
+    # 50 epochs of 10 s (x1.2 with the test set) = 600 s a run; 1,500 s hold two runs
+    _bench_json(settings.out / "bench" / "torch-b100", "torch", 100, {"float32": 100, "fast": 120}, 10.0)
+    settings = _settings(tmp_path, "--budget", "1500")
+    assert [run.name for run in training._fit_together(settings, runs)] == every_run[:2]
+    assert "ablation-r1-norecon: not started" in capsys.readouterr().out
+    # a run whose checkpoint holds 45 of 50 epochs needs 60 s, and the first run always starts
+    (settings.work / "ablation-r1-norecon").mkdir(parents=True)
+    (settings.work / "ablation-r1-norecon" / "checkpoint.json").write_text('{"epoch": 45}')
+    assert [run.name for run in training._fit_together(settings, runs)] == every_run[:3]
+    settings = _settings(tmp_path, "--budget", "10")
+    assert [run.name for run in training._fit_together(settings, runs)] == every_run[:1]

@@ -78,6 +78,15 @@ def parser():
     p.add_argument("--batch-size", type=int, help="batch size of the training runs (default 100)")
     p.add_argument("--epochs", type=int, help="epochs of mnist and fashion (default 50)")
     p.add_argument("--ablation-epochs", type=int, help="epochs of each ablation run (default 50)")
+    p.add_argument(
+        "--together",
+        action="store_true",
+        help="train the runs of mnist, ablation and fashion side by side on the one GPU\n"
+        "(as many as would end in the budget even if they took turns)",
+    )
+    p.add_argument(
+        "--bench-reserve", type=float, default=0.0, help="seconds of --budget bench leaves to later parts (0)"
+    )
     p.add_argument("--seed", type=int, default=1, help="seed of the training runs (1)")
     p.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="prepare: wheels/ and data/")
     p.add_argument(
@@ -121,6 +130,8 @@ def settings_from(argv):
         )
     if args.budget is not None and not (math.isfinite(args.budget) and args.budget > 0):
         raise UsageError(f"--budget {args.budget} is not a positive number of seconds")
+    if not (math.isfinite(args.bench_reserve) and args.bench_reserve >= 0):
+        raise UsageError(f"--bench-reserve {args.bench_reserve} is not a number of seconds >= 0")
     for name in ("epoch_images", "steps", "warmup", "epochs", "ablation_epochs", "batch_size"):
         if value[name] < (0 if name == "epoch_images" else 1):
             raise UsageError(f"--{name.replace('_', '-')} {value[name]} is too small")
@@ -154,6 +165,8 @@ def settings_from(argv):
         shared=args.shared.resolve(),
         fashion_idx=args.fashion_idx,
         margin=5.0 if args.smoke else Settings.margin,
+        together=args.together,
+        bench_reserve=args.bench_reserve,
     )
 
 
@@ -207,6 +220,12 @@ def run_part(settings, part):
         return bench.run(settings)
     if settings.smoke:
         prepare.smoke_data(settings.work / "smoke.npz")
+    if settings.together:  # every training part's runs at once, when the first one comes
+        first = next(p for p in settings.parts if p in TRAINING)
+        if part != first:
+            return "done (with " + first + ")"
+        runs = [run for p in settings.parts if p in TRAINING for run in TRAINING[p](settings)]
+        return training.run_all(settings, runs, together=True)
     return training.run_all(settings, TRAINING[part](settings))
 
 

@@ -7,6 +7,7 @@ steady-state training and evaluation speed, one timed `fit()` epoch over
 writes `bench/<backend>-b<batch>/bench.json` as soon as it ends; a later
 command skips the ones already there (delete a folder to measure it again).
 All batch-100 runs go first, so a cut-short run still covers every backend.
+`--bench-reserve` seconds of the budget are left to the parts after it.
 """
 
 import json
@@ -32,7 +33,7 @@ def run(settings):
             if (where / "bench.json").is_file():
                 say(f"bench: {backend} batch {batch} already measured")
                 continue
-            if not settings.budget.allows(longest + settings.margin):
+            if not settings.budget.allows(longest + settings.margin + settings.bench_reserve):
                 say(f"bench: stopped before {backend} batch {batch}: time budget; rerun to continue")
                 summary.write(settings)
                 return "incomplete"

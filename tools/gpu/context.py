@@ -75,6 +75,10 @@ class Settings:
     seed: int
     shared: Path
     fashion_idx: Path
+    # Train the runs of mnist, ablation and fashion side by side on the one GPU.
+    together: bool = False
+    # Seconds the bench leaves unused for the parts after it.
+    bench_reserve: float = 0.0
 
     # Seconds kept free at the end of the budget: a stopped subprocess exits,
     # results are copied and the archive is written.
@@ -84,14 +88,20 @@ class Settings:
         """The command line of `python -m capsnet --backend BACKEND ARGS...`."""
         return [sys.executable, "-m", "capsnet", "--backend", backend, *map(str, args)]
 
-    def environment(self, backend=None):
-        """Environment for a subprocess: the installed wheels on the path, output unbuffered."""
+    def environment(self, backend=None, shared_device=False):
+        """Environment for a subprocess: the installed wheels on the path, output unbuffered.
+
+        `shared_device`: other processes use the GPU at the same time, so JAX must
+        not take 75% of its memory at start, as it does by default.
+        """
         paths = [str(self.site)] if self.site.is_dir() else []
         paths += [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
         env.update(PYTHONUNBUFFERED="1", TF_CPP_MIN_LOG_LEVEL="3", MPLBACKEND="Agg")
         if backend:
             env["KERAS_BACKEND"] = backend
+        if shared_device:
+            env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
         return env
 
     def write_archive(self):
@@ -105,37 +115,60 @@ class Settings:
         os.replace(temporary, self.archive)
 
 
-def run_until(command, log_path, env, stop_at=None, grace=30.0, every=None, on_tick=None):
-    """Run `command` with its output in `log_path`, asking it to stop at `stop_at`.
+class Supervised:
+    """A subprocess with its output in a log file, asked to stop at a deadline.
 
     At the monotonic time `stop_at` the process gets SIGTERM (`capsnet train`
     then finishes at the next batch and keeps its last finished epoch); if it
     is still running `grace` seconds later, SIGKILL. `on_tick` is called every
-    `every` seconds while it runs (to copy partial results out).
+    `every` seconds while it runs (to copy partial results out). Call `poll()`
+    until it returns True; then `returncode` and `stopped` (whether it was
+    asked to stop) hold the outcome.
+    """
+
+    def __init__(self, command, log_path, env, stop_at=None, grace=30.0, every=None, on_tick=None):
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.stop_at, self.grace, self.every, self.on_tick = stop_at, grace, every, on_tick
+        self.stopped, self.kill_at, self.last_tick = False, None, time.monotonic()
+        self.returncode = None
+        self.log = open(log_path, "w")
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+
+    def poll(self):
+        """Stop, kill or tick as due; returns whether the process has ended."""
+        if self.returncode is not None:
+            return True
+        if self.process.poll() is not None:
+            self.returncode = self.process.returncode
+            self.log.close()
+            return True
+        now = time.monotonic()
+        if self.stop_at is not None and not self.stopped and now >= self.stop_at:
+            self.process.send_signal(signal.SIGTERM)
+            self.stopped, self.kill_at = True, now + self.grace
+        elif self.stopped and now >= self.kill_at:
+            self.process.kill()
+        if self.on_tick and self.every and now - self.last_tick >= self.every:
+            self.on_tick()
+            self.last_tick = now
+        return False
+
+
+def wait_all(supervised, interval=0.5):
+    """Poll every Supervised process until all have ended."""
+    while not all([s.poll() for s in supervised]):  # a list: poll every one each round
+        time.sleep(interval)
+
+
+def run_until(command, log_path, env, stop_at=None, grace=30.0, every=None, on_tick=None):
+    """Run `command` to its end as a `Supervised` process (see there for the arguments).
 
     Returns:
         (exit code, whether it was asked to stop).
     """
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    stopped, kill_at, last_tick = False, None, time.monotonic()
-    with open(log_path, "w") as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-        while True:
-            try:
-                process.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            now = time.monotonic()
-            if stop_at is not None and not stopped and now >= stop_at:
-                process.send_signal(signal.SIGTERM)
-                stopped, kill_at = True, now + grace
-            elif stopped and now >= kill_at:
-                process.kill()
-            if on_tick and every and now - last_tick >= every:
-                on_tick()
-                last_tick = now
-    return process.returncode, stopped
+    process = Supervised(command, log_path, env, stop_at, grace, every, on_tick)
+    wait_all([process])
+    return process.returncode, process.stopped
 
 
 def last_lines(path, count=5, keep=lambda line: True):

@@ -162,11 +162,21 @@ def write(settings):
     return text
 
 
-def fastest_backend(results_dir, device_name, precision, batch_size):
-    """The backend with the shortest 60k-image epoch at (precision, batch size), or None."""
-    candidates = [
+def _measured(results_dir, device_name, precision, batch_size):
+    return [
         r
         for r in rows(results_dir, device_name)
         if "error" not in r and r["precision"] == precision and r["batch_size"] == batch_size
     ]
+
+
+def fastest_backend(results_dir, device_name, precision, batch_size):
+    """The backend with the shortest 60k-image epoch at (precision, batch size), or None."""
+    candidates = _measured(results_dir, device_name, precision, batch_size)
     return min(candidates, key=lambda r: r["epoch_s"])["backend"] if candidates else None
+
+
+def epoch_seconds(results_dir, device_name, backend, precision, batch_size):
+    """The bench's 60k-image fit() epoch in seconds for this backend, precision and batch size, or None."""
+    found = [r for r in _measured(results_dir, device_name, precision, batch_size) if r["backend"] == backend]
+    return found[0]["epoch_s"] if found else None

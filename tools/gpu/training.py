@@ -20,12 +20,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.gpu import summary
-from tools.gpu.context import last_lines, run_until, say
+from tools.gpu.context import Supervised, last_lines, run_until, say, wait_all
 
 PAPER = {"lr": 0.001, "lr_decay": 0.9, "shift_pixels": 2}
 RECONSTRUCTION = 0.392  # 0.0005 x sum of squares = 0.392 x mean squared error over 784 pixels
 # Seconds a run needs at least (start, compilation, one epoch) to be worth starting.
 MIN_START_S = 120.0
+# A training epoch also tests on the 10,000 test images: about this much longer than
+# the bench's 60,000-image fit() epoch (evaluation runs about 3x faster than training).
+EPOCH_WITH_TEST = 1.2
 SHOWN = ("training on", "epoch ", "test accuracy", "Error", "interrupted", "already finished", "note:")
 
 
@@ -68,22 +71,89 @@ def _data(settings, name):
     return settings.work / "smoke.npz" if settings.smoke else settings.data_dir / name
 
 
-def run_all(settings, runs):
-    """Train each run in turn while the budget allows; returns the worst status."""
-    status = "done"
-    for train_run in runs:
-        result = train(settings, train_run)
+def run_all(settings, runs, together=False):
+    """Train the runs while the budget allows; returns the worst status.
+
+    One after the other, or with `together` all at once on the one GPU (as many
+    as `_fit_together` expects to finish): a run at batch 100 leaves the GPU
+    idle between its small kernels, so runs side by side share it well.
+    """
+    if not together:
+        statuses = []
+        for train_run in runs:
+            statuses.append(train(settings, train_run))
+            write_table(settings)
+            settings.write_archive()
+            if statuses[-1] == "incomplete":
+                break
+        return _worst(statuses)
+    trainings, statuses = [], []
+    for train_run in _fit_together(settings, runs):
+        started = start(settings, train_run, shared_device=True)
+        if isinstance(started, str):
+            statuses.append(started)
+        else:
+            trainings.append(started)
+    wait_all([t.process for t in trainings if t.process is not None])
+    for training in trainings:
+        statuses.append(finish(settings, training))
         write_table(settings)
         settings.write_archive()
-        if result == "incomplete":
-            return "incomplete"
-        if result == "failed":
-            status = "failed"
-    return status
+    left_out = len(runs) - len(statuses)
+    return _worst(statuses + ["incomplete"] * left_out)
+
+
+def _worst(statuses):
+    return next((s for s in ("failed", "incomplete") if s in statuses), "done")
+
+
+def _fit_together(settings, runs):
+    """The first runs whose training, if the GPU ran them strictly one after another,
+    ends inside the budget (at least the first run; all of them without a bench
+    figure for this backend, precision and batch size to estimate from)."""
+    chosen, seconds = [], MIN_START_S + settings.margin
+    for train_run in runs:
+        work = settings.work / train_run.name
+        measured = (_backend(settings, work), settings.precision, settings.batch_size)
+        epoch_s = summary.epoch_seconds(settings.out, settings.device_name, *measured)
+        left = max(train_run.epochs - _epochs_done(work), 0)
+        needed = seconds + left * EPOCH_WITH_TEST * (epoch_s or 0.0)
+        if chosen and not settings.budget.allows(needed):
+            say(f"{train_run.name}: not started: after the runs before it, it would not end in the budget")
+            continue
+        chosen.append(train_run)
+        seconds = needed
+    return chosen
 
 
 def train(settings, train_run):
-    """Train (or continue) one run and collect its results; returns a status."""
+    """Train (or continue) one run to its end and collect its results; returns a status."""
+    started = start(settings, train_run)
+    if isinstance(started, str):
+        return started
+    if started.process is not None:
+        wait_all([started.process])
+    return finish(settings, started)
+
+
+@dataclass
+class Training:
+    """A run being trained: where, on which backend, and its process (None: only its test is left)."""
+
+    run: TrainRun
+    backend: str
+    work: Path
+    results: Path
+    process: Supervised | None = None
+
+
+def start(settings, train_run, shared_device=False):
+    """Start (or continue) one run's training in the background.
+
+    Returns a `Training`, or a status when there is nothing to wait for:
+    "done" (finished and tested) or "incomplete" (no time left to start it).
+    `shared_device`: other runs train on the same GPU at the same time.
+    """
     work, results = settings.work / train_run.name, settings.out / train_run.name
     done = _epochs_done(work)
     tested = (results / "real_and_recon.png").is_file() or not _tests_figure(settings, train_run)
@@ -95,30 +165,39 @@ def train(settings, train_run):
         say(
             f"{train_run.name}: no checkpoint in {work} (a fresh machine?); starting again, kept {aside.name}"
         )
-    backend = _backend(settings, work)
-    if done < train_run.epochs or not (work / "trained_model.keras").is_file():
-        if not settings.budget.allows((0 if settings.smoke else MIN_START_S) + settings.margin):
-            say(f"{train_run.name}: not started: time budget; rerun to continue")
-            return "incomplete"
-        say(f"{train_run.name}: {backend} {settings.precision}, epochs {done + 1}-{train_run.epochs}")
-        code, stopped = run_until(
-            settings.capsnet(backend, "train", *_train_args(settings, train_run, work, resume=done > 0)),
-            work / "train.log",
-            settings.environment(backend),
-            stop_at=settings.budget.stop_at(settings.margin),
-            grace=30,
-            every=60,
-            on_tick=lambda: _collect(settings, train_run, work, results, backend),
-        )
+    training = Training(train_run, _backend(settings, work), work, results)
+    if done >= train_run.epochs and (work / "trained_model.keras").is_file():
+        return training
+    if not settings.budget.allows((0 if settings.smoke else MIN_START_S) + settings.margin):
+        say(f"{train_run.name}: not started: time budget; rerun to continue")
+        return "incomplete"
+    say(f"{train_run.name}: {training.backend} {settings.precision}, epochs {done + 1}-{train_run.epochs}")
+    training.process = Supervised(
+        settings.capsnet(training.backend, "train", *_train_args(settings, train_run, work, resume=done > 0)),
+        work / "train.log",
+        settings.environment(training.backend, shared_device=shared_device),
+        stop_at=settings.budget.stop_at(settings.margin),
+        grace=30,
+        every=60,
+        on_tick=lambda: _collect(settings, train_run, work, results, training.backend),
+    )
+    return training
+
+
+def finish(settings, training):
+    """Collect a run whose training process has ended, then test it; returns a status."""
+    train_run, work, results, backend = training.run, training.work, training.results, training.backend
+    if training.process is not None:
         for line in last_lines(work / "train.log", 4, keep=lambda line: line.startswith(SHOWN)):
             say(f"{train_run.name}: {line}")
         _collect(settings, train_run, work, results, backend)
-        if stopped:
+        if training.process.stopped:
             say(
                 f"{train_run.name}: stopped after {_epochs_done(work)} epochs: time budget; rerun to continue"
             )
             return "incomplete"
-        if code != 0:
+        if training.process.returncode != 0:
+            code = training.process.returncode
             say(f"{train_run.name}: train failed (exit {code}); see {results / 'train.log'}")
             return "failed"
     return _test(settings, train_run, work, results, backend)
