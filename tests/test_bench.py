@@ -76,3 +76,27 @@ def test_bench_measures_efficient_capsnet(tmp_path):
     record = json.loads((tmp_path / "bench.json").read_text())[backend]
     assert record["model"] == "efficient-capsnet" and record["routings"] is None
     assert 0.1 < record["train_gflop_per_image"] < 0.3 and record["train_img_per_s"] > 0
+
+
+def test_bench_saves_each_finished_run_before_the_next_one_starts(tmp_path, monkeypatch):
+    """A bench stopped part-way (the GPU run's time budget) keeps the precisions it finished."""
+    import subprocess
+
+    from capsnet.commands import bench
+
+    record = {"precision": "float32", "train_img_per_s": 100.0, "matmul_gflops": {"float32": 1.0, "bfloat16": 2.0}}
+    record.update(train_gflops=120.0, fast_paths=[])
+    saved_before_second = []
+
+    def worker(name, args):
+        if "float32" in args:
+            return subprocess.CompletedProcess(args, 0, json.dumps(record) + "\n", "")
+        saved_before_second.append(json.loads((tmp_path / "bench.json").read_text()))
+        return subprocess.CompletedProcess(args, 1, "", "out of memory")
+
+    monkeypatch.setattr(bench, "run_on_backend", worker)
+    bench.run_all([("jax", "float32"), ("jax", "mixed_bfloat16")], [], tmp_path)
+    assert list(saved_before_second[0]) == ["jax float32"]
+    final = json.loads((tmp_path / "bench.json").read_text())
+    assert final["jax mixed_bfloat16"]["error"].startswith("exit code 1")
+    assert final["jax float32"]["train_img_per_s"] == 100.0

@@ -264,3 +264,69 @@ def test_together_starts_only_the_runs_that_would_end_in_the_budget(tmp_path, ca
     assert [run.name for run in training._fit_together(settings, runs)] == every_run[:3]
     settings = _settings(tmp_path, "--budget", "10")
     assert [run.name for run in training._fit_together(settings, runs)] == every_run[:1]
+
+
+def test_stopping_a_process_also_stops_the_processes_it_started(tmp_path):
+    """bench's worker must not go on using the GPU after bench itself was stopped."""
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    pid_file = tmp_path / "child.pid"
+    parent = (
+        "import pathlib, subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"pathlib.Path({str(pid_file)!r}).write_text(str(child.pid))\n"
+        "time.sleep(120)"
+    )
+    started = time.monotonic()
+    code, stopped = run_until(
+        [sys.executable, "-c", parent], tmp_path / "a.log", environment, stop_at=started + 2, grace=1
+    )
+    assert stopped and code == -signal.SIGTERM
+    child = int(pid_file.read_text())
+    for _ in range(100):  # the child, now an orphan, is reaped by init soon after it dies
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(child, signal.SIGKILL)
+        raise AssertionError("the child of a stopped process is still running")
+
+
+def test_a_bench_stopped_by_the_budget_keeps_its_finished_precisions_and_measures_the_rest(
+    tmp_path, monkeypatch
+):
+    from tools.gpu import bench
+
+    fake = (
+        "import json, pathlib, sys, time\n"
+        "args = sys.argv[1:]\n"
+        "out, precisions = pathlib.Path(args[args.index('--out') + 1]), args[args.index('--precision') + 1]\n"
+        "out.mkdir(parents=True)\n"
+        "first = precisions.split(',')[0]\n"
+        "record = dict(backend='torch', precision=first, train_img_per_s=10.0, epoch_s=6000.0,\n"
+        "              epoch_measured=True, eval_img_per_s=30.0, peak_memory_mb=1.0,\n"
+        "              peak_memory_kind='host RSS', train_gflops=12.0, versions={})\n"
+        "(out / 'bench.json').write_text(json.dumps({'torch ' + first: record}))\n"
+        "time.sleep(0 if ',' not in precisions else 120)\n"
+    )
+    settings = gpu_run.settings_from(
+        ["bench", "--smoke", "--backends", "torch", "--precisions", "float32,fast", "--budget", "8"]
+        + ["--out", str(tmp_path / "out")]
+    )
+    calls = []
+
+    def capsnet(backend, *args):
+        calls.append(args[args.index("--precision") + 1])
+        return [sys.executable, "-c", fake, *map(str, args)]
+
+    monkeypatch.setattr(settings, "capsnet", capsnet)
+    assert bench.run(settings) == "incomplete"
+    where = bench.folder(settings, "torch", 8)
+    assert list(bench.measured(where)) == ["torch float32"] and not (where / "measuring").exists()
+
+    settings.budget = gpu_run.Budget(60)
+    assert bench.run(settings) == "done"
+    assert calls == ["float32,fast", "fast"]
+    assert sorted(bench.measured(where)) == ["torch fast", "torch float32"]
+    assert bench.run(settings) == "done" and len(calls) == 2  # all there: nothing measured again

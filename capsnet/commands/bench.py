@@ -146,9 +146,8 @@ def run_all(runs, worker_args, out_dir):
             results[key] = {"backend": name, "precision": precision, "error": _failure(process)}
             continue
         results[key] = {"backend": name, **json.loads(lines[-1])}
-    _compare(results)
-    text = json.dumps(results, indent=2)
-    atomic_write(out_dir / "bench.json", lambda temporary: temporary.write_text(text))
+        _save(results, out_dir)  # after every run, so a run cut short keeps what it measured
+    _save(results, out_dir)
     good = {n: r for n, r in results.items() if "error" not in r}
     if good:
         plots.bars(
@@ -159,6 +158,12 @@ def run_all(runs, worker_args, out_dir):
             "CapsNet training speed (median step)",
         )
     return results
+
+
+def _save(results, out_dir):
+    _compare(results)
+    text = json.dumps(results, indent=2)
+    atomic_write(out_dir / "bench.json", lambda temporary: temporary.write_text(text))
 
 
 def _failure(process):

@@ -4,14 +4,18 @@ One `capsnet bench` call per (backend, batch size) measures every precision
 side by side (float32 with TF32 off, fast = TF32 on, mixed_bfloat16): the
 steady-state training and evaluation speed, one timed `fit()` epoch over
 `--epoch-images` images, peak device memory and the matmul peak. Each call
-writes `bench/<backend>-b<batch>/bench.json` as soon as it ends; a later
-command skips the ones already there (delete a folder to measure it again).
+writes `bench/<backend>-b<batch>/bench.json` after each precision, so a call
+stopped by the budget keeps the precisions it finished; a later command
+measures only the precisions missing there (delete a folder to measure it again).
 All batch-100 runs go first, so a cut-short run still covers every backend.
 `--bench-reserve` seconds of the budget are left to the parts after it.
 """
 
 import json
+import os
+import shutil
 
+from capsnet.atomic import atomic_write
 from tools.gpu import summary
 from tools.gpu.context import last_lines, run_until, say
 
@@ -30,7 +34,8 @@ def run(settings):
     for batch in settings.batches:
         for backend in settings.backends:
             where = folder(settings, backend, batch)
-            if (where / "bench.json").is_file():
+            missing = _missing(settings, where)
+            if not missing:
                 say(f"bench: {backend} batch {batch} already measured")
                 continue
             if not settings.budget.allows(longest + settings.margin + settings.bench_reserve):
@@ -38,7 +43,7 @@ def run(settings):
                 summary.write(settings)
                 return "incomplete"
             started = settings.budget.remaining()
-            result = _measure(settings, backend, batch, where)
+            result = _measure(settings, backend, batch, where, missing)
             longest = max(longest, started - settings.budget.remaining())
             summary.write(settings)
             settings.write_archive()
@@ -49,12 +54,30 @@ def run(settings):
     return status
 
 
-def _measure(settings, backend, batch, where):
-    """One `capsnet bench` call; "done", "failed" (a worker failed) or "incomplete" (budget)."""
-    args = ["bench", "--backends", backend, "--precision", ",".join(settings.precisions)]
+def measured(where):
+    """The records of `where`/bench.json, keyed "backend precision" ({} when there is none)."""
+    try:
+        records = json.loads((where / "bench.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return {f"{r['backend']} {r['precision']}": r for r in records.values()}
+
+
+def _missing(settings, where):
+    """The precisions not yet measured (a failed one counts as measured: it is not retried)."""
+    done = {record["precision"] for record in measured(where).values()}
+    return [p for p in settings.precisions if p not in done]
+
+
+def _measure(settings, backend, batch, where, precisions):
+    """One `capsnet bench` call for the missing precisions, merged into `where`/bench.json;
+    "done", "failed" (a worker failed) or "incomplete" (budget: what it finished is kept)."""
+    fresh = where / "measuring"
+    shutil.rmtree(fresh, ignore_errors=True)
+    args = ["bench", "--backends", backend, "--precision", ",".join(precisions)]
     args += ["--batch-size", batch, "--steps", settings.steps, "--warmup", settings.warmup]
-    args += ["--images", settings.epoch_images, "--out", where]
-    say(f"bench: {backend} batch {batch}, {', '.join(settings.precisions)}")
+    args += ["--images", settings.epoch_images, "--out", fresh]
+    say(f"bench: {backend} batch {batch}, {', '.join(precisions)}")
     log = where / "bench.log"
     code, stopped = run_until(
         settings.capsnet(backend, *args),
@@ -63,18 +86,24 @@ def _measure(settings, backend, batch, where):
         stop_at=settings.budget.stop_at(settings.margin),
         grace=10,
     )
-    if stopped:
-        (where / "bench.json").unlink(missing_ok=True)
-        say(f"bench: {backend} batch {batch} stopped: time budget; rerun to continue")
-        return "incomplete"
-    if not (where / "bench.json").is_file():
-        say(f"bench: {backend} batch {batch} failed: {' | '.join(last_lines(log, 2))}")
-        return "failed"
-    records = json.loads((where / "bench.json").read_text())
-    for key, record in records.items():
+    new = measured(fresh)
+    if new:
+        text = json.dumps({**measured(where), **new}, indent=2)
+        atomic_write(where / "bench.json", lambda temporary: temporary.write_text(text))
+        if (fresh / "bench.png").is_file():
+            os.replace(fresh / "bench.png", where / "bench.png")
+    shutil.rmtree(fresh, ignore_errors=True)
+    for key, record in new.items():
         if "error" in record:
             say(f"bench: {key} batch {batch} failed: {record['error']}")
         else:
             epoch = f"{record['epoch_s']} s" + ("" if record["epoch_measured"] else " (extrapolated)")
             say(f"bench: {key} batch {batch}: {record['train_img_per_s']} img/s, 60k epoch {epoch}")
+    if stopped:
+        kept = f"kept {', '.join(new)}; " if new else ""
+        say(f"bench: {backend} batch {batch} stopped: time budget; {kept}rerun to continue")
+        return "incomplete"
+    if not new:
+        say(f"bench: {backend} batch {batch} failed: {' | '.join(last_lines(log, 2))}")
+        return "failed"
     return "failed" if code != 0 else "done"

@@ -118,7 +118,7 @@ class Settings:
 class Supervised:
     """A subprocess with its output in a log file, asked to stop at a deadline.
 
-    At the monotonic time `stop_at` the process gets SIGTERM (`capsnet train`
+    At the monotonic time `stop_at` the process and those it started get SIGTERM (`capsnet train`
     then finishes at the next batch and keeps its last finished epoch); if it
     is still running `grace` seconds later, SIGKILL. `on_tick` is called every
     `every` seconds while it runs (to copy partial results out). Call `poll()`
@@ -132,7 +132,11 @@ class Supervised:
         self.stopped, self.kill_at, self.last_tick = False, None, time.monotonic()
         self.returncode = None
         self.log = open(log_path, "w")
-        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+        # A session of its own, so that stopping it also stops the processes it started
+        # (bench's workers, which would otherwise go on using the GPU).
+        self.process = subprocess.Popen(
+            command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+        )
 
     def poll(self):
         """Stop, kill or tick as due; returns whether the process has ended."""
@@ -144,14 +148,20 @@ class Supervised:
             return True
         now = time.monotonic()
         if self.stop_at is not None and not self.stopped and now >= self.stop_at:
-            self.process.send_signal(signal.SIGTERM)
+            self._signal(signal.SIGTERM)
             self.stopped, self.kill_at = True, now + self.grace
         elif self.stopped and now >= self.kill_at:
-            self.process.kill()
+            self._signal(signal.SIGKILL)
         if self.on_tick and self.every and now - self.last_tick >= self.every:
             self.on_tick()
             self.last_tick = now
         return False
+
+    def _signal(self, number):
+        try:
+            os.killpg(self.process.pid, number)
+        except ProcessLookupError:  # ended in the meantime
+            pass
 
 
 def wait_all(supervised, interval=0.5):
