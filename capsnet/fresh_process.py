@@ -8,20 +8,40 @@ process of its own, through this one helper.
 import os
 import subprocess
 import sys
+import threading
 
 
-def run_on_backend(backend, args, cwd=None):
+def run_on_backend(backend, args, cwd=None, echo_prefix=None):
     """`python *args` in a new process whose Keras uses `backend`.
 
     Args:
         backend: "jax", "torch" or "tensorflow".
         args: the interpreter's arguments, e.g. `["-m", "capsnet", "bench-worker"]`.
         cwd: the folder to run in (default: this one).
+        echo_prefix: if given, the child's stderr lines that start with it are also
+            printed to this process's stderr as they come (progress of a long run).
 
     Returns:
         `subprocess.CompletedProcess` with the text of stdout and stderr.
     """
     environment = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run(
-        [sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, env=environment
+    command = [sys.executable, *map(str, args)]
+    if echo_prefix is None:
+        return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=environment)
+    process = subprocess.Popen(
+        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
     )
+    errors = []
+
+    def pump():  # on its own thread, so neither pipe fills up while the other is read
+        for line in process.stderr:
+            errors.append(line)
+            if line.startswith(echo_prefix):
+                print(line, end="", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=pump)
+    thread.start()
+    output = process.stdout.read()
+    process.wait()
+    thread.join()
+    return subprocess.CompletedProcess(command, process.returncode, output, "".join(errors))

@@ -17,6 +17,8 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
         "2",
         "--warmup",
         "1",
+        "--images",
+        "6",
         "--out",
         tmp_path,
     )
@@ -24,7 +26,9 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     record = json.loads((tmp_path / "bench.json").read_text())[backend]
     assert "error" not in record, record
     assert record["train_img_per_s"] > 0 and record["eval_img_per_s"] > 0
-    assert record["epoch_measured"] is False and record["epoch_s"] > 0
+    # the timed fit() epoch runs whole batches only (6 images at batch 4: 8)
+    assert record["epoch_images"] == 8 and record["epoch_measured"] is False and record["epoch_s"] > 0
+    assert "bench-worker: " in result.output and "training warmed up in" in result.output
     assert len(record["train_step_s"]) == 2 and record["versions"]["keras"]
     assert (tmp_path / "bench.png").is_file() and f"| {backend} |" in result.output
     assert record["matmul_gflops"]["float32"] > 0 and record["matmul_gflops"]["bfloat16"] > 0
@@ -88,7 +92,7 @@ def test_bench_saves_each_finished_run_before_the_next_one_starts(tmp_path, monk
     record.update(train_gflops=120.0, fast_paths=[])
     saved_before_second = []
 
-    def worker(name, args):
+    def worker(name, args, **options):
         if "float32" in args:
             return subprocess.CompletedProcess(args, 0, json.dumps(record) + "\n", "")
         saved_before_second.append(json.loads((tmp_path / "bench.json").read_text()))

@@ -8,6 +8,7 @@ and bench.png.
 import json
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -24,10 +25,24 @@ PEAK_DTYPES = ("float32", "bfloat16")
 COMPUTE_DTYPE = {"float32": "float32", "fast": "float32", "mixed_bfloat16": "bfloat16"}
 
 
+# The worker's progress lines on stderr start with this; the parent echoes them.
+PROGRESS = "bench-worker: "
+
+
+_STARTED = time.perf_counter()
+
+
+def progress(message):
+    """One progress line on stderr, with the seconds since the worker started."""
+    print(f"{PROGRESS}[{time.perf_counter() - _STARTED:5.1f}s] {message}", file=sys.stderr, flush=True)
+
+
 def worker(config):
     """Set the active backend up as `config` says, measure, and describe the run."""
     plugin = backends.setup(config.precision, fast_paths=config.fast_paths)
+    progress(f"{config.precision}, batch {config.batch_size}: measuring the matmul peak")
     matmul = {dtype: round(flops.matmul_peak(dtype, sync=plugin.sync), 1) for dtype in PEAK_DTYPES}
+    progress("building and compiling the model")
     result = measure(plugin, config)
     result["matmul_gflops"] = matmul
     env = backends.environment(plugin, config.precision)
@@ -89,9 +104,11 @@ def measure(plugin, config):
         keras.ops.convert_to_numpy(models.evaluate.predict_on_batch(x)[0])
 
     warm_train = sum(timed(train_step) for _ in range(warmup))
+    progress(f"training warmed up in {warm_train:.1f} s (compilation included)")
     train_times = [timed(train_step) for _ in range(steps)]
     warm_eval = sum(timed(eval_step) for _ in range(warmup))
     eval_times = [timed(eval_step) for _ in range(steps)]
+    progress(f"{steps} training and {steps} evaluation steps timed")
     train_rate = batch_size / statistics.median(train_times)
     result = {
         "warmup_s": round(warm_train + warm_eval, 2),
@@ -104,6 +121,10 @@ def measure(plugin, config):
         "epoch_measured": False,
     }
     if epoch_images:
+        # Whole batches only: a last, smaller batch would make JAX and TensorFlow
+        # compile the step again inside the timed epoch.
+        epoch_images = -(-epoch_images // batch_size) * batch_size
+        progress(f"fit() over {epoch_images} images")
         repeat = np.arange(epoch_images) % len(sample.x_train)
         (ex, ey), targets = inputs_and_targets(sample.x_train[repeat], sample.y_train[repeat], 10)
         plugin.sync()
@@ -140,7 +161,7 @@ def run_all(runs, worker_args, out_dir):
         key = name if len({p for _, p in runs}) == 1 else f"{name} {precision}"
         print(f"benchmarking {key} ...", flush=True)
         args = ["-m", "capsnet", "--backend", name, "bench-worker", "--precision", precision, *worker_args]
-        process = run_on_backend(name, args)
+        process = run_on_backend(name, args, echo_prefix=PROGRESS)
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
             results[key] = {"backend": name, "precision": precision, "error": _failure(process)}
