@@ -88,8 +88,8 @@ def test_bench_saves_each_finished_run_before_the_next_one_starts(tmp_path, monk
 
     from capsnet.commands import bench
 
-    record = {"precision": "float32", "train_img_per_s": 100.0, "matmul_gflops": {"float32": 1.0, "bfloat16": 2.0}}
-    record.update(train_gflops=120.0, fast_paths=[])
+    record = {"precision": "float32", "train_img_per_s": 100.0, "train_gflops": 120.0, "fast_paths": []}
+    record["matmul_gflops"] = {"float32": 1.0, "bfloat16": 2.0}
     saved_before_second = []
 
     def worker(name, args, **options):
