@@ -29,6 +29,7 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     # the timed fit() epoch runs whole batches only (6 images at batch 4: 8)
     assert record["epoch_images"] == 8 and record["epoch_measured"] is False and record["epoch_s"] > 0
     assert "bench-worker: " in result.output and "training warmed up in" in result.output
+    assert 0 < record["peak_memory_mb_before_fit"] <= record["peak_memory_mb"]
     assert len(record["train_step_s"]) == 2 and record["versions"]["keras"]
     assert (tmp_path / "bench.png").is_file() and f"| {backend} |" in result.output
     assert record["matmul_gflops"]["float32"] > 0 and record["matmul_gflops"]["bfloat16"] > 0
