@@ -330,3 +330,27 @@ def test_a_bench_stopped_by_the_budget_keeps_its_finished_precisions_and_measure
     assert calls == ["float32,fast", "fast"]
     assert sorted(bench.measured(where)) == ["torch fast", "torch float32"]
     assert bench.run(settings) == "done" and len(calls) == 2  # all there: nothing measured again
+
+
+def test_compiled_bench_runs_are_rows_of_their_own_and_count_for_their_backend(tmp_path):
+    _bench_json(
+        tmp_path / "bench" / "jax-b100", "jax", 100, {"float32": 10_000, "mixed_bfloat16": 16_000}, 6.0
+    )
+    _bench_json(
+        tmp_path / "bench" / "torch-b100", "torch", 100, {"float32": 4_000, "mixed_bfloat16": 5_000}, 15.0
+    )
+    _bench_json(
+        tmp_path / "bench" / "torch-jit-b100", "torch", 100, {"float32": 8_000, "mixed_bfloat16": 14_000}, 2.5
+    )
+    name = "NVIDIA H100 80GB HBM3"
+    rows = summary.rows(tmp_path, name)
+    assert [r["backend"] for r in rows if r["precision"] == "float32"] == ["jax", "torch", "torch jit"]
+    lines = summary.targets(rows)
+    assert any(
+        "float32: jax 10000 vs torch jit 8000 img/s" in line and "1.25x apart" in line for line in lines
+    )
+    assert any(line.startswith("torch jit: mixed_bfloat16 1.75x float32") for line in lines)
+    assert any(line.startswith("torch: mixed_bfloat16 1.25x float32") for line in lines)
+    # training runs without jit: the compiled row's shorter epoch does not pick its backend
+    assert summary.fastest_backend(tmp_path, name, "float32", 100) == "jax"
+    assert summary.epoch_seconds(tmp_path, name, "torch", "float32", 100) == 15.0

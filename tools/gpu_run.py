@@ -85,6 +85,9 @@ def parser():
         "(as many as would end in the budget even if they took turns)",
     )
     p.add_argument(
+        "--jit", action="store_true", help="bench compiled (torch.compile on torch): rows of their own"
+    )
+    p.add_argument(
         "--bench-reserve", type=float, default=0.0, help="seconds of --budget bench leaves to later parts (0)"
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the training runs (1)")
@@ -167,6 +170,7 @@ def settings_from(argv):
         margin=5.0 if args.smoke else Settings.margin,
         together=args.together,
         bench_reserve=args.bench_reserve,
+        jit=args.jit,
     )
 
 

@@ -8,7 +8,9 @@ writes `bench/<backend>-b<batch>/bench.json` after each precision, so a call
 stopped by the budget keeps the precisions it finished; a later command
 measures only the precisions missing there (delete a folder to measure it again).
 All batch-100 runs go first, so a cut-short run still covers every backend.
-`--bench-reserve` seconds of the budget are left to the parts after it.
+`--bench-reserve` seconds of the budget are left to the parts after it. With
+`--jit` every run is compiled (torch.compile on torch) and lands in
+`bench/<backend>-jit-b<batch>/`, a row of its own in the summary.
 """
 
 import json
@@ -25,7 +27,7 @@ FIRST_GUESS_S = 90.0
 
 def folder(settings, backend, batch):
     """Where one (backend, batch size) call writes bench.json and its log."""
-    return settings.out / "bench" / f"{backend}-b{batch}"
+    return settings.out / "bench" / f"{backend}{'-jit' if settings.jit else ''}-b{batch}"
 
 
 def run(settings):
@@ -76,7 +78,7 @@ def _measure(settings, backend, batch, where, precisions):
     shutil.rmtree(fresh, ignore_errors=True)
     args = ["bench", "--backends", backend, "--precision", ",".join(precisions)]
     args += ["--batch-size", batch, "--steps", settings.steps, "--warmup", settings.warmup]
-    args += ["--images", settings.epoch_images, "--out", fresh]
+    args += ["--images", settings.epoch_images, "--out", fresh] + (["--jit"] if settings.jit else [])
     say(f"bench: {backend} batch {batch}, {', '.join(precisions)}")
     log = where / "bench.log"
     code, stopped = run_until(

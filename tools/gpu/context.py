@@ -79,6 +79,8 @@ class Settings:
     together: bool = False
     # Seconds the bench leaves unused for the parts after it.
     bench_reserve: float = 0.0
+    # Bench with jit_compile on (torch.compile on torch; JAX always compiles).
+    jit: bool = False
 
     # Seconds kept free at the end of the budget: a stopped subprocess exits,
     # results are copied and the archive is written.
