@@ -58,6 +58,30 @@ def gradients(fn, tensors):
     return float(value), [np.asarray(g) for g in grads]
 
 
+def profile(run_steps, folder):
+    """Per-op times of `run_steps()` from JAX's profiler (its Perfetto trace in `folder`)."""
+    import gzip
+    import json
+    from pathlib import Path
+
+    from capsnet.backends.op_times import on_device_first, top_ops
+
+    with jax.profiler.trace(str(folder), create_perfetto_trace=True):
+        run_steps()
+    trace_file = max(Path(folder).rglob("*.trace.json.gz"), key=lambda p: p.stat().st_mtime)
+    with gzip.open(trace_file) as f:
+        trace = json.load(f)
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    names = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}
+    timed = [
+        (names.get(e["pid"], str(e["pid"])), e["name"], e["dur"])
+        for e in events
+        # complete events, without the Python frames ("$file:line") and XLA's executor wrappers
+        if e.get("ph") == "X" and not e["name"].startswith(("$", "ThunkExecutor"))
+    ]
+    return top_ops(on_device_first(timed))
+
+
 def install_fast_paths():
     """PrimaryCaps conv as im2col + one matmul, on CPU only: XLA CPU's strided
     conv gradient is ~20x slower (README "Benchmarks"); GPUs use cuDNN."""

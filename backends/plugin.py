@@ -31,6 +31,11 @@ class Plugin(Protocol):
     def gradients(self, fn: Callable, tensors: list) -> tuple[float, list]:
         """(value, numpy gradient per tensor) of the scalar `fn(*tensors)`."""
 
+    def profile(self, run_steps: Callable[[], None], folder: Any) -> list[dict]:
+        """Run `run_steps()` under the framework's profiler (its files go in `folder`);
+        the ops that took longest: `[{"where", "op", "calls", "total_ms"}]`, GPU
+        kernels where there is a GPU (`capsnet.backends.op_times`)."""
+
     def install_fast_paths(self) -> list[str]:
         """Register the measured faster ops in `capsnet.fast_ops`; returns their names."""
 

@@ -47,6 +47,37 @@ def gradients(fn, tensors):
     return float(value), [g.numpy() for g in grads]
 
 
+def profile(run_steps, folder):
+    """Per-op times of `run_steps()` from TensorFlow's profiler (its XPlane file in `folder`)."""
+    from pathlib import Path
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    from capsnet.backends.op_times import on_device_first, top_ops
+
+    tf.profiler.experimental.start(str(folder))
+    try:
+        run_steps()
+    finally:
+        tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    newest = max(Path(folder).rglob("*.xplane.pb"), key=lambda p: p.stat().st_mtime)
+    space.ParseFromString(newest.read_bytes())
+    events = []
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.event_metadata.items()}
+        on_host = plane.name.startswith("/host")
+        for line in plane.lines:
+            for event in line.events:
+                name = names.get(event.metadata_id, "?")
+                # on the host, the ops ("scope/name:OpType"), not the runtime around them
+                # ("ExecutorState::Process", "EagerLocalExecute: ...") or Python frames ("$file:line")
+                runtime = "::" in name or ": " in name or name.startswith("$")
+                if not on_host or (":" in name and not runtime):
+                    events.append((plane.name, name, event.duration_ps / 1e6))
+    return top_ops(on_device_first(events))
+
+
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv and DigitCaps predictions of
     `tensorflow_fast_ops` and, under a 16-bit compute policy, one op at a time

@@ -54,6 +54,26 @@ def gradients(fn, tensors):
     return float(value.detach().cpu()), [g.detach().cpu().numpy() for g in grads]
 
 
+def profile(run_steps, folder):
+    """Per-op times of `run_steps()` from torch.profiler: the GPU's own time per op
+    when there is a GPU, else each op's self CPU time. `folder` is not used."""
+    from torch.profiler import ProfilerActivity
+
+    from capsnet.backends.op_times import top_ops
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu() else [])
+    with torch.profiler.profile(activities=activities) as profiler:
+        run_steps()
+    where = "cuda" if on_gpu() else "cpu"
+    events = []
+    for event in profiler.events():
+        # self time: an op's own, without the ops it called
+        microseconds = event.self_device_time_total if on_gpu() else event.self_cpu_time_total
+        if microseconds > 0:
+            events.append((where, event.name, microseconds))
+    return top_ops(events)
+
+
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv and the DigitCaps predictions of
     `torch_fast_ops` (README "Benchmarks"); GPUs keep Keras's ops until they are
