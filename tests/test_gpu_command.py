@@ -50,6 +50,8 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         rows = json.loads((out / "bench-summary.json").read_text())
         assert [(r["backend"], r["batch_size"]) for r in rows] == [(backend, 8)]
         assert rows[0]["train_img_per_s"] > 0 and rows[0]["fastest_batch"], rows
+        profiled = json.loads((out / "profile" / f"profile-{backend}-float32-b8.json").read_text())
+        assert profiled["ops"] and not list((out / "profile").glob("trace-*"))  # traces stay in --work
         for run in ("mnist", "ablation-r1-norecon", "fashion"):
             status = json.loads((out / run / "status.json").read_text())
             assert status["finished"] and status["epochs_done"] == 1 and status["backend"] == backend
@@ -64,6 +66,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         again = _gpu_run("all", *options)
         assert again.returncode == 0, again.stdout + again.stderr
         assert "already measured" in again.stdout and "mnist: already finished" in again.stdout
+        assert "profile: torch already profiled" in again.stdout
         assert time.monotonic() - started < 60
     finally:
         shutil.rmtree(work, ignore_errors=True)  # checkpoints: hundreds of MB

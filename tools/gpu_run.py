@@ -4,8 +4,8 @@
     python3 -m tools.gpu_run all --budget 560 --archive $OUT/gpu.tar.gz  # GPU machine
     python -m tools.gpu_run all --smoke                 # CPU smoke test (1.5-2 min a backend)
 
-Parts, run in the order given: setup, info, bench, mnist, ablation, fashion
-(`all` is all six, in that order), and prepare. Every part writes into the
+Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
+fashion (`all` is all seven, in that order), and prepare. Every part writes into the
 results folder (default docs/gpu-<device>/) as soon as it finishes, skips
 what an earlier command finished, and stops before --budget runs out, so the
 same command run again continues. Exit codes: 0 done or stopped by the
@@ -18,11 +18,11 @@ import math
 import sys
 from pathlib import Path
 
-from tools.gpu import bench, device, info, prepare, setup, summary, training
+from tools.gpu import bench, device, info, prepare, profile, setup, summary, training
 from tools.gpu.context import REPO, Budget, Settings, UsageError, say
 
 NAMES = ("jax", "torch", "tensorflow")
-ALL = ("setup", "info", "bench", "mnist", "ablation", "fashion")
+ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion")
 PARTS = ("prepare", *ALL, "all")
 TRAINING = {
     "mnist": training.mnist_runs,
@@ -222,6 +222,8 @@ def run_part(settings, part):
         return info.run(settings)
     if part == "bench":
         return bench.run(settings)
+    if part == "profile":
+        return profile.run(settings)
     if settings.smoke:
         prepare.smoke_data(settings.work / "smoke.npz")
     if settings.together:  # every training part's runs at once, when the first one comes

@@ -7,7 +7,7 @@ warms it up, then runs `--steps` steps under the backend plug-in's profiler
 (`profile()`: JAX's trace, torch.profiler, TensorFlow's XPlane) and writes the
 ops that took longest, as GPU kernels where there is a GPU, into
 `DIR/profile-<backend>-<precision>-b<batch>[-jit].md` and `.json`, the raw
-trace under `DIR/trace-.../`. Exit code 2 on bad input, with one line.
+trace under `DIR/trace-.../` (or `--traces`). Exit code 2 on bad input, with one line.
 """
 
 import argparse
@@ -28,6 +28,7 @@ def parser():
     p.add_argument("--no-fast-paths", action="store_true")
     p.add_argument("--jit", action="store_true", help="jit_compile on (torch.compile on torch)")
     p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--traces", type=Path, help="where the profiler's raw files go (default: --out)")
     return p
 
 
@@ -67,7 +68,7 @@ def main(argv=None):
     step_ms = (time.perf_counter() - started) / args.steps * 1e3
     name = f"{args.backend}-{args.precision}-b{args.batch_size}" + ("-jit" if args.jit else "")
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = plugin.profile(run_steps, args.out / f"trace-{name}")
+    rows = plugin.profile(run_steps, (args.traces or args.out) / f"trace-{name}")
     for row in rows:
         row["ms_per_step"] = round(row["total_ms"] / args.steps, 3)
     record = {
