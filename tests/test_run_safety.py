@@ -211,20 +211,20 @@ def test_stale_lock_is_taken_over_and_released(tmp_path):
 
 
 def test_bench_out_that_is_a_file_fails_before_any_work(tmp_path, monkeypatch):
-    from capsnet import fresh_process
+    from capsnet.commands import bench
 
-    monkeypatch.setattr(fresh_process.subprocess, "run", lambda *a, **k: pytest.fail("bench started work"))
+    monkeypatch.setattr(bench, "run_on_backend", lambda *a, **k: pytest.fail("bench started work"))
     (tmp_path / "file").write_text("x")
     assert_input_error(invoke("bench", "--out", tmp_path / "file"), "--out", "is a file")
 
 
 def test_bench_fails_when_a_backend_fails(tmp_path, monkeypatch):
-    from capsnet import fresh_process
+    from capsnet.commands import bench
 
-    def crashed(command, **kwargs):
-        return subprocess.CompletedProcess(command, 1, stdout="", stderr="RuntimeError: boom")
+    def crashed(backend, args, **options):
+        return subprocess.CompletedProcess(args, 1, stdout="", stderr="RuntimeError: boom")
 
-    monkeypatch.setattr(fresh_process.subprocess, "run", crashed)
+    monkeypatch.setattr(bench, "run_on_backend", crashed)
     result = invoke("bench", "--backends", keras.backend.backend(), "--out", tmp_path)
     assert result.exit_code == 1, result.output
     assert "boom" in result.output and "failed on" in result.output
