@@ -63,7 +63,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
             assert "gpu-cpu/bench-summary.md" in tar.getnames()
 
         started = time.monotonic()
-        again = _gpu_run("all", *options)
+        again = _gpu_run("all", "--together", *options)  # the side-by-side path finds them done too
         assert again.returncode == 0, again.stdout + again.stderr
         assert "already measured" in again.stdout and "mnist: already finished" in again.stdout
         assert "profile: torch already profiled" in again.stdout
