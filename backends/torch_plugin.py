@@ -64,14 +64,13 @@ def profile(run_steps, folder):
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if on_gpu() else [])
     with torch.profiler.profile(activities=activities) as profiler:
         run_steps()
-    where = "cuda" if on_gpu() else "cpu"
-    events = []
-    for event in profiler.events():
-        # self time: an op's own, without the ops it called
-        microseconds = event.self_device_time_total if on_gpu() else event.self_cpu_time_total
-        if microseconds > 0:
-            events.append((where, event.name, microseconds))
-    return top_ops(events)
+    if on_gpu():  # the kernels alone: their time is also added to the ops that launched them
+        kernels = [e for e in profiler.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+        return top_ops(("cuda", e.name, e.device_time_total) for e in kernels)
+    # self time: an op's own, without the ops it called
+    return top_ops(
+        ("cpu", e.name, e.self_cpu_time_total) for e in profiler.events() if e.self_cpu_time_total > 0
+    )
 
 
 def install_fast_paths():

@@ -28,20 +28,24 @@ def run_on_backend(backend, args, cwd=None, echo_prefix=None):
     command = [sys.executable, *map(str, args)]
     if echo_prefix is None:
         return subprocess.run(command, cwd=cwd, capture_output=True, text=True, env=environment)
-    process = subprocess.Popen(
-        command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment
-    )
-    errors = []
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True, "errors": "replace"}
+    with subprocess.Popen(command, cwd=cwd, env=environment, **pipes) as process:
+        errors = []
 
-    def pump():  # on its own thread, so neither pipe fills up while the other is read
-        for line in process.stderr:
-            errors.append(line)
-            if line.startswith(echo_prefix):
-                print(line, end="", file=sys.stderr, flush=True)
+        def pump():  # on its own thread, so neither pipe fills up while the other is read
+            for line in process.stderr:
+                errors.append(line)
+                if line.startswith(echo_prefix):
+                    print(line, end="", file=sys.stderr, flush=True)
 
-    thread = threading.Thread(target=pump)
-    thread.start()
-    output = process.stdout.read()
-    process.wait()
-    thread.join()
+        thread = threading.Thread(target=pump)
+        thread.start()
+        try:
+            output = process.stdout.read()
+            process.wait()
+        except BaseException:  # Ctrl-C: the child goes too, as under subprocess.run
+            process.kill()
+            raise
+        finally:
+            thread.join()
     return subprocess.CompletedProcess(command, process.returncode, output, "".join(errors))

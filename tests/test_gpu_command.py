@@ -285,15 +285,44 @@ def test_stopping_a_process_also_stops_the_processes_it_started(tmp_path):
     )
     assert stopped and code == -signal.SIGTERM
     child = int(pid_file.read_text())
-    for _ in range(100):  # the child, now an orphan, is reaped by init soon after it dies
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
+    for _ in range(100):
+        if not _running(child):
             break
         time.sleep(0.1)
     else:
         os.kill(child, signal.SIGKILL)
         raise AssertionError("the child of a stopped process is still running")
+
+
+def _running(pid):
+    """Whether `pid` runs: not gone, and not a zombie waiting for whoever adopted it to reap it."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def test_an_interrupted_wait_stops_every_process_it_watches(tmp_path, monkeypatch):
+    """Ctrl-C or SIGTERM of gpu_run must not leave trainings running on the GPU (they
+    are in sessions of their own, so the signal itself does not reach them)."""
+    from tools.gpu import context
+
+    environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    sleeper = [sys.executable, "-c", "import time; time.sleep(120)"]
+    watched = [Supervised(sleeper, tmp_path / f"{n}.log", environment) for n in range(2)]
+
+    real_sleep, calls = time.sleep, []
+
+    def interrupted_once(seconds):  # Ctrl-C during the wait, not during the clean-up
+        calls.append(seconds)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real_sleep(seconds)
+
+    monkeypatch.setattr(context.time, "sleep", interrupted_once)
+    with pytest.raises(KeyboardInterrupt):
+        wait_all(watched)
+    assert all(w.returncode is not None and not _running(w.process.pid) for w in watched)
 
 
 def test_a_bench_stopped_by_the_budget_keeps_its_finished_precisions_and_measures_the_rest(

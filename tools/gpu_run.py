@@ -15,6 +15,7 @@ budget (rerun to continue), 1 a measurement failed, 2 bad input.
 import argparse
 import importlib.util
 import math
+import signal
 import sys
 from pathlib import Path
 
@@ -265,5 +266,12 @@ def main(argv=None):
     return 1 if "failed" in statuses.values() else 0
 
 
+def _exit_on_sigterm(number, frame):
+    # a SystemExit unwinds through wait_all, which stops the runs it watches
+    sys.exit(128 + number)
+
+
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    signal.signal(signal.SIGHUP, _exit_on_sigterm)
     sys.exit(main())

@@ -37,6 +37,9 @@ def main(argv=None):
     if min(args.batch_size, args.steps, args.routings) < 1 or args.warmup < 0:
         print("Error: --batch-size, --steps and --routings must be >= 1, --warmup >= 0", file=sys.stderr)
         return 2
+    if args.out.exists() and not args.out.is_dir():
+        print(f"Error: --out {args.out} is a file; give a folder", file=sys.stderr)
+        return 2
     from capsnet import backends
 
     try:

@@ -94,7 +94,8 @@ class Settings:
         """Environment for a subprocess: the installed wheels on the path, output unbuffered.
 
         `shared_device`: other processes use the GPU at the same time, so JAX must
-        not take 75% of its memory at start, as it does by default.
+        not take 75% of its memory at start, nor TensorFlow all of it, as they do
+        by default.
         """
         paths = [str(self.site)] if self.site.is_dir() else []
         paths += [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
@@ -104,6 +105,7 @@ class Settings:
             env["KERAS_BACKEND"] = backend
         if shared_device:
             env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
+            env["TF_FORCE_GPU_ALLOW_GROWTH"] = "true"
         return env
 
     def write_archive(self):
@@ -134,11 +136,16 @@ class Supervised:
         self.stopped, self.kill_at, self.last_tick = False, None, time.monotonic()
         self.returncode = None
         self.log = open(log_path, "w")
-        # A session of its own, so that stopping it also stops the processes it started
-        # (bench's workers, which would otherwise go on using the GPU).
-        self.process = subprocess.Popen(
-            command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
-        )
+        try:
+            # A session of its own, so that stopping it also stops the processes it started
+            # (bench's workers, which would otherwise go on using the GPU). Then neither
+            # Ctrl-C nor a kill of this command reaches it: `wait_all` stops it instead.
+            self.process = subprocess.Popen(
+                command, stdout=self.log, stderr=subprocess.STDOUT, env=env, cwd=REPO, start_new_session=True
+            )
+        except BaseException:
+            self.log.close()
+            raise
 
     def poll(self):
         """Stop, kill or tick as due; returns whether the process has ended."""
@@ -167,9 +174,28 @@ class Supervised:
 
 
 def wait_all(supervised, interval=0.5):
-    """Poll every Supervised process until all have ended."""
-    while not all([s.poll() for s in supervised]):  # a list: poll every one each round
-        time.sleep(interval)
+    """Poll every Supervised process until all have ended; if this command is
+    interrupted meanwhile (Ctrl-C, SIGTERM), stop them all before going on."""
+    try:
+        while not all([s.poll() for s in supervised]):  # a list: poll every one each round
+            time.sleep(interval)
+    except BaseException:
+        stop_all(supervised)
+        raise
+
+
+def stop_all(supervised, grace=5.0):
+    """SIGTERM to every process group still running, SIGKILL `grace` seconds later."""
+    running = [s for s in supervised if not s.poll()]
+    for s in running:
+        s._signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while any(s.process.poll() is None for s in running) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for s in running:
+        s._signal(signal.SIGKILL)
+        s.process.wait()
+        s.poll()
 
 
 def run_until(command, log_path, env, stop_at=None, grace=30.0, every=None, on_tick=None):
