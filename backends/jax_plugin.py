@@ -62,14 +62,12 @@ def profile(run_steps, folder):
     """Per-op times of `run_steps()` from JAX's profiler (its Perfetto trace in `folder`)."""
     import gzip
     import json
-    from pathlib import Path
 
-    from capsnet.backends.op_times import on_device_first, top_ops
+    from capsnet.backends.op_times import newest_file, on_device_first, top_ops
 
     with jax.profiler.trace(str(folder), create_perfetto_trace=True):
         run_steps()
-    trace_file = max(Path(folder).rglob("*.trace.json.gz"), key=lambda p: p.stat().st_mtime)
-    with gzip.open(trace_file) as f:
+    with gzip.open(newest_file(folder, "*.trace.json.gz")) as f:
         trace = json.load(f)
     events = trace["traceEvents"] if isinstance(trace, dict) else trace
     names = {e["pid"]: e["args"]["name"] for e in events if e.get("name") == "process_name"}

@@ -7,6 +7,7 @@ or the host thread group that ran the op; Python frames are left out.
 """
 
 from collections import defaultdict
+from pathlib import Path
 
 SHOWN = 30
 
@@ -32,3 +33,8 @@ def on_device_first(events):
     events = list(events)
     device = [e for e in events if "gpu" in e[0].lower() or "device" in e[0].lower()]
     return device or events
+
+
+def newest_file(folder, pattern):
+    """The file under `folder` matching `pattern` written last (the trace of this run)."""
+    return max(Path(folder).rglob(pattern), key=lambda path: path.stat().st_mtime)

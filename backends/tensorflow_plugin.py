@@ -49,11 +49,9 @@ def gradients(fn, tensors):
 
 def profile(run_steps, folder):
     """Per-op times of `run_steps()` from TensorFlow's profiler (its XPlane file in `folder`)."""
-    from pathlib import Path
-
     from tensorflow.tsl.profiler.protobuf import xplane_pb2
 
-    from capsnet.backends.op_times import on_device_first, top_ops
+    from capsnet.backends.op_times import newest_file, on_device_first, top_ops
 
     tf.profiler.experimental.start(str(folder))
     try:
@@ -61,8 +59,7 @@ def profile(run_steps, folder):
     finally:
         tf.profiler.experimental.stop()
     space = xplane_pb2.XSpace()
-    newest = max(Path(folder).rglob("*.xplane.pb"), key=lambda p: p.stat().st_mtime)
-    space.ParseFromString(newest.read_bytes())
+    space.ParseFromString(newest_file(folder, "*.xplane.pb").read_bytes())
     events = []
     for plane in space.planes:
         names = {key: meta.name for key, meta in plane.event_metadata.items()}

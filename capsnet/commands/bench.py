@@ -174,10 +174,9 @@ def run_all(runs, worker_args, out_dir):
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
             results[key] = {"backend": name, "precision": precision, "error": _failure(process)}
-            continue
-        results[key] = {"backend": name, **json.loads(lines[-1])}
+        else:
+            results[key] = {"backend": name, **json.loads(lines[-1])}
         _save(results, out_dir)  # after every run, so a run cut short keeps what it measured
-    _save(results, out_dir)
     good = {n: r for n, r in results.items() if "error" not in r}
     if good:
         plots.bars(

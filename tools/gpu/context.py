@@ -173,12 +173,20 @@ class Supervised:
             pass
 
 
-def wait_all(supervised, interval=0.5):
-    """Poll every Supervised process until all have ended; if this command is
+def wait_all(supervised, interval=0.5, on_end=None):
+    """Poll every Supervised process until all have ended, calling `on_end(process)`
+    for each as soon as it ends, while the others run on. If this command is
     interrupted meanwhile (Ctrl-C, SIGTERM), stop them all before going on."""
+    pending = list(supervised)
     try:
-        while not all([s.poll() for s in supervised]):  # a list: poll every one each round
-            time.sleep(interval)
+        while pending:
+            ended = [s for s in pending if s.poll()]  # a list: poll every one each round
+            for s in ended:
+                pending.remove(s)
+                if on_end:
+                    on_end(s)
+            if pending and not ended:
+                time.sleep(interval)
     except BaseException:
         stop_all(supervised)
         raise

@@ -16,12 +16,11 @@ its checkpoint and continues with `--resume` (while the machine still holds
 import csv
 import json
 import shutil
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from tools.gpu import summary
-from tools.gpu.context import Supervised, last_lines, run_until, say, stop_all, wait_all
+from tools.gpu.context import Supervised, last_lines, run_until, say, wait_all
 
 PAPER = {"lr": 0.001, "lr_decay": 0.9, "shift_pixels": 2}
 RECONSTRUCTION = 0.392  # 0.0005 x sum of squares = 0.392 x mean squared error over 784 pixels
@@ -96,20 +95,18 @@ def run_all(settings, runs, together=False):
             statuses.append(started)
         else:
             trainings.append(started)
-    try:
-        while trainings:
-            # each run is collected and tested as soon as it ends, while the others train on
-            ended = [t for t in trainings if t.process is None or t.process.poll()]
-            for training in ended:
-                trainings.remove(training)
-                statuses.append(finish(settings, training))
-                write_table(settings)
-                settings.write_archive()
-            if trainings and not ended:
-                time.sleep(0.5)
-    except BaseException:
-        stop_all([t.process for t in trainings if t.process is not None])
-        raise
+
+    def collect(training):
+        statuses.append(finish(settings, training))
+        write_table(settings)
+        settings.write_archive()
+
+    for training in trainings:
+        if training.process is None:  # only its test is left
+            collect(training)
+    # each run is collected and tested as soon as it ends, while the others train on
+    running = {t.process: t for t in trainings if t.process is not None}
+    wait_all(list(running), on_end=lambda process: collect(running[process]))
     left_out = len(runs) - len(statuses)
     return _worst(statuses + ["incomplete"] * left_out)
 
