@@ -444,7 +444,8 @@ def bench_options(command):
             type=click.IntRange(min=0),
             default=0,
             show_default=True,
-            help="Also time one fit() epoch over this many images (60000: a full MNIST epoch).",
+            help="Also time a fit() epoch over this many images (60000: a full MNIST epoch); "
+            "fit() runs two and the second is timed.",
         ),
         click.option(
             "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."

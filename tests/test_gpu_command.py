@@ -386,3 +386,36 @@ def test_compiled_bench_runs_are_rows_of_their_own_and_count_for_their_backend(t
     # training runs without jit: the compiled row's shorter epoch does not pick its backend
     assert summary.fastest_backend(tmp_path, name, "float32", 100) == "jax"
     assert summary.epoch_seconds(tmp_path, name, "torch", "float32", 100) == 15.0
+
+
+def test_bench_starts_when_one_precision_fits_the_budget(tmp_path, monkeypatch):
+    # The second lease refused a torch batch-1024 call with 125 s left: it wanted
+    # room for a whole 3-precision call, though a cut call keeps what it finished.
+    from tools.gpu import bench
+
+    settings = gpu_run.settings_from(
+        ["bench", "--backends", "torch", "--batches", "1024", "--budget", "100"]
+        + ["--out", str(tmp_path / "out")]
+    )
+    started = []
+    monkeypatch.setattr(
+        bench, "_measure", lambda s, backend, batch, where, missing: started.append(missing) or "done"
+    )
+    monkeypatch.setattr(bench.summary, "write", lambda s: None)
+    assert bench.run(settings) == "done" and started == [["float32", "fast", "mixed_bfloat16"]]
+
+    settings.budget = gpu_run.Budget(60)  # under one precision's guess plus the margin
+    assert bench.run(settings) == "incomplete" and len(started) == 1
+
+
+def test_another_seed_trains_into_folders_of_its_own(tmp_path):
+    from tools.gpu import training
+
+    def names(*seed):
+        settings = _settings(tmp_path, "--epochs", "50", "--ablation-epochs", "30", *seed)
+        kinds = (training.mnist_runs, training.ablation_runs, training.fashion_runs)
+        return [run.name for runs in kinds for run in runs(settings)]
+
+    assert names()[:2] == ["mnist", "ablation-r1-recon"] and names()[-1] == "fashion"
+    seeded = names("--seed", "2")
+    assert seeded[:2] == ["mnist-seed2", "ablation-r1-recon-seed2"] and seeded[-1] == "fashion-seed2"

@@ -21,8 +21,10 @@ from capsnet.atomic import atomic_write
 from tools.gpu import summary
 from tools.gpu.context import last_lines, run_until, say
 
-# Seconds a bench call is assumed to take before one has been timed.
-FIRST_GUESS_S = 90.0
+# Seconds one precision of a bench call is assumed to take before one has been
+# timed (the first leases: 30-65 s each, compilation included). A call stopped by
+# the budget keeps the precisions it finished, so room for one is enough to start.
+FIRST_GUESS_PER_PRECISION_S = 45.0
 
 
 def folder(settings, backend, batch):
@@ -32,7 +34,7 @@ def folder(settings, backend, batch):
 
 def run(settings):
     """Measure what is not measured yet, within the budget; returns a status."""
-    status, longest = "done", 0.0 if settings.smoke else FIRST_GUESS_S
+    status, per_precision = "done", 0.0 if settings.smoke else FIRST_GUESS_PER_PRECISION_S
     for batch in settings.batches:
         for backend in settings.backends:
             where = folder(settings, backend, batch)
@@ -40,13 +42,13 @@ def run(settings):
             if not missing:
                 say(f"bench: {backend} batch {batch} already measured")
                 continue
-            if not settings.budget.allows(longest + settings.margin + settings.bench_reserve):
+            if not settings.budget.allows(per_precision + settings.margin + settings.bench_reserve):
                 say(f"bench: stopped before {backend} batch {batch}: time budget; rerun to continue")
                 summary.write(settings)
                 return "incomplete"
             started = settings.budget.remaining()
             result = _measure(settings, backend, batch, where, missing)
-            longest = max(longest, started - settings.budget.remaining())
+            per_precision = max(per_precision, (started - settings.budget.remaining()) / len(missing))
             summary.write(settings)
             settings.write_archive()
             if result == "incomplete":

@@ -44,7 +44,7 @@ class TrainRun:
 
 
 def mnist_runs(settings):
-    return [TrainRun("mnist", _data(settings, "mnist.npz"), settings.epochs)]
+    return [TrainRun(_named("mnist", settings), _data(settings, "mnist.npz"), settings.epochs)]
 
 
 def ablation_runs(settings):
@@ -52,19 +52,24 @@ def ablation_runs(settings):
     3-routing run with reconstruction when it has the same length."""
     data, epochs = _data(settings, "mnist.npz"), settings.ablation_epochs
     runs = [
-        TrainRun("ablation-r1-recon", data, epochs, 1, RECONSTRUCTION),
-        TrainRun("ablation-r1-norecon", data, epochs, 1, 0.0),
-        TrainRun("ablation-r3-norecon", data, epochs, 3, 0.0),
+        TrainRun(_named("ablation-r1-recon", settings), data, epochs, 1, RECONSTRUCTION),
+        TrainRun(_named("ablation-r1-norecon", settings), data, epochs, 1, 0.0),
+        TrainRun(_named("ablation-r3-norecon", settings), data, epochs, 3, 0.0),
     ]
     if epochs != settings.epochs:
-        runs.append(TrainRun("ablation-r3-recon", data, epochs, 3, RECONSTRUCTION))
+        runs.append(TrainRun(_named("ablation-r3-recon", settings), data, epochs, 3, RECONSTRUCTION))
     if settings.smoke:  # one run exercises the code: 1 routing and no reconstruction
         return [runs[1]]
     return runs
 
 
 def fashion_runs(settings):
-    return [TrainRun("fashion", _data(settings, "fashion_mnist.npz"), settings.epochs)]
+    return [TrainRun(_named("fashion", settings), _data(settings, "fashion_mnist.npz"), settings.epochs)]
+
+
+def _named(name, settings):
+    """The run's folder name: seed 1 (the default) plain, another seed suffixed."""
+    return name if settings.seed == 1 else f"{name}-seed{settings.seed}"
 
 
 def _data(settings, name):
@@ -250,7 +255,7 @@ def _test(settings, train_run, work, results, backend):
 
 def _tests_figure(settings, train_run):
     """Whether a finished run is tested for its figure (in --smoke, only mnist is)."""
-    return not settings.smoke or train_run.name == "mnist"
+    return not settings.smoke or train_run.name.split("-")[0] == "mnist"
 
 
 def _backend(settings, work):
