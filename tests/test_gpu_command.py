@@ -83,6 +83,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         (["bench", "--budget", "-1"], "--budget -1.0"),
         (["mnist", "--epochs", "0"], "--epochs 0"),
         (["fashion", "--data-dir", "/nonexistent"], "fashion_mnist.npz not found"),
+        (["bench", "--cuda-graphs", "--backends", "torch"], "--cuda-graphs needs --jit"),
         ([], "required"),
     ],
 )
@@ -419,3 +420,28 @@ def test_another_seed_trains_into_folders_of_its_own(tmp_path):
     assert names()[:2] == ["mnist", "ablation-r1-recon"] and names()[-1] == "fashion"
     seeded = names("--seed", "2")
     assert seeded[:2] == ["mnist-seed2", "ablation-r1-recon-seed2"] and seeded[-1] == "fashion-seed2"
+
+
+def test_cuda_graph_runs_get_inductors_flag_a_folder_and_a_row_of_their_own(tmp_path, monkeypatch):
+    from tools.gpu import bench
+
+    args = ["bench", "--jit", "--cuda-graphs", "--backends", "torch", "--batches", "100", "--smoke"]
+    settings = gpu_run.settings_from(args + ["--out", str(tmp_path / "out")])
+    assert bench.folder(settings, "torch", 100).name == "torch-jit-graphs-b100"
+    seen = {}
+
+    def fake_run_until(command, log, env, **kwargs):
+        seen.update(command=command, graphs=env.get("TORCHINDUCTOR_CUDAGRAPHS"))
+        return 1, False
+
+    monkeypatch.setattr(bench, "run_until", fake_run_until)
+    bench.run(settings)
+    assert seen["graphs"] == "1" and "--jit" in seen["command"]
+
+    plain = gpu_run.settings_from(["bench", "--jit", "--backends", "torch", "--smoke", "--out", str(tmp_path)])
+    assert "TORCHINDUCTOR_CUDAGRAPHS" not in bench.environment(plain, "torch")
+
+    for folder, speed in (("torch-jit-b100", 8_000), ("torch-jit-graphs-b100", 12_000)):
+        _bench_json(tmp_path / "rows" / "bench" / folder, "torch", 100, {"float32": speed}, 5.0)
+    labels = {r["backend"]: r["train_img_per_s"] for r in summary.rows(tmp_path / "rows", "NVIDIA H100")}
+    assert labels == {"torch jit": 8_000, "torch jit+graphs": 12_000}

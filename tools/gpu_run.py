@@ -89,6 +89,12 @@ def parser():
         "--jit", action="store_true", help="bench compiled (torch.compile on torch): rows of their own"
     )
     p.add_argument(
+        "--cuda-graphs",
+        action="store_true",
+        help="with --jit: torch.compile replays its graphs as CUDA graphs\n"
+        "(TORCHINDUCTOR_CUDAGRAPHS=1), rows of their own",
+    )
+    p.add_argument(
         "--bench-reserve", type=float, default=0.0, help="seconds of --budget bench leaves to later parts (0)"
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the training runs (1)")
@@ -134,6 +140,8 @@ def settings_from(argv):
         )
     if args.budget is not None and not (math.isfinite(args.budget) and args.budget > 0):
         raise UsageError(f"--budget {args.budget} is not a positive number of seconds")
+    if args.cuda_graphs and not args.jit:
+        raise UsageError("--cuda-graphs needs --jit (CUDA graphs replay torch.compile's graphs)")
     if not (math.isfinite(args.bench_reserve) and args.bench_reserve >= 0):
         raise UsageError(f"--bench-reserve {args.bench_reserve} is not a number of seconds >= 0")
     for name in ("epoch_images", "steps", "warmup", "epochs", "ablation_epochs", "batch_size"):
@@ -172,6 +180,7 @@ def settings_from(argv):
         together=args.together,
         bench_reserve=args.bench_reserve,
         jit=args.jit,
+        cuda_graphs=args.cuda_graphs,
     )
 
 

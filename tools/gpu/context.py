@@ -81,6 +81,8 @@ class Settings:
     bench_reserve: float = 0.0
     # Bench with jit_compile on (torch.compile on torch; JAX always compiles).
     jit: bool = False
+    # With jit on torch: inductor replays the compiled graphs as CUDA graphs.
+    cuda_graphs: bool = False
 
     # Seconds kept free at the end of the budget: a stopped subprocess exits,
     # results are copied and the archive is written.

@@ -19,9 +19,11 @@ def rows(results_dir, device_name):
     for path in sorted((results_dir / "bench").glob("*/bench.json")):
         for key, record in json.loads(path.read_text()).items():
             backend = record.get("backend", key.split()[0])
-            # `--jit` runs (torch.compile on torch) are a backend of their own in the table
-            jit = record.get("jit") is True or "-jit-b" in path.parent.name
+            # `--jit` runs (torch.compile on torch) are a backend of their own in the
+            # table, and `--cuda-graphs` runs another
+            jit = record.get("jit") is True or "-jit-" in path.parent.name
             label = f"{backend} jit" if jit else backend
+            label += "+graphs" if "-jit-graphs-b" in path.parent.name else ""
             row = {"backend": label, "precision": record.get("precision")}
             row["batch_size"] = record.get("batch_size") or _batch_from_folder(path.parent.name)
             if "error" in record:
