@@ -438,7 +438,8 @@ def test_cuda_graph_runs_get_inductors_flag_a_folder_and_a_row_of_their_own(tmp_
     bench.run(settings)
     assert seen["graphs"] == "1" and "--jit" in seen["command"]
 
-    plain = gpu_run.settings_from(["bench", "--jit", "--backends", "torch", "--smoke", "--out", str(tmp_path)])
+    plain_args = ["bench", "--jit", "--backends", "torch", "--smoke", "--out", str(tmp_path)]
+    plain = gpu_run.settings_from(plain_args)
     assert "TORCHINDUCTOR_CUDAGRAPHS" not in bench.environment(plain, "torch")
 
     for folder, speed in (("torch-jit-b100", 8_000), ("torch-jit-graphs-b100", 12_000)):
