@@ -13,7 +13,6 @@ For each model (CapsNet and Efficient-CapsNet):
 """
 
 import argparse
-import itertools
 import json
 import sys
 import tempfile
@@ -42,78 +41,78 @@ def _run(backend, *args):
     return done.stdout
 
 
-def predict_worker(out_file, *model_files):
-    """Lengths of the sample's test images under the active backend, per model."""
+def inspect_worker(out_file, predict, optimizer):
+    """Under the active backend, in one process: the lengths of the sample's test
+    images from each run in `predict` (its trained_model.keras), and the optimizer's
+    step count and moments digest from each run in `optimizer` (its checkpoint.keras).
+    Writes them to the .npz `out_file`, keyed "lengths <run>" and "optimizer <run>"."""
+    from keras import ops
+
     from capsnet import backends
     from capsnet.batches import as_float
     from capsnet.data import load
     from capsnet.model_files import load_capsnet
-
-    backends.setup("float32")
-    x_test = as_float(load("sample").x_test)
-    results = {
-        Path(f).parent.name: load_capsnet(f).evaluate.predict(x_test, verbose=0)[0] for f in model_files
-    }
-    np.savez(out_file, **results)
-
-
-def optimizer_worker(model_file):
-    """Print the optimizer's step count and a digest of its moments."""
-    from keras import ops
-
-    from capsnet import backends
     from capsnet.training import load_for_resume
 
     backends.setup("float32")
-    optimizer = load_for_resume(model_file).train.optimizer
-    moments = sum(float(np.abs(ops.convert_to_numpy(v)).sum()) for v in optimizer.variables[2:])
-    print(json.dumps({"iterations": int(optimizer.iterations), "moments_abs_sum": moments}))
+    x_test = as_float(load("sample").x_test)
+    found = {}
+    for run in predict:
+        model = load_capsnet(Path(run) / "trained_model.keras")
+        found[f"lengths {run}"] = model.evaluate.predict(x_test, verbose=0)[0]
+    for run in optimizer:
+        state = load_for_resume(Path(run) / "checkpoint.keras").train.optimizer
+        moments = sum(float(np.abs(ops.convert_to_numpy(v)).sum()) for v in state.variables[2:])
+        found[f"optimizer {run}"] = np.array([int(state.iterations), moments])
+    np.savez(out_file, **found)
 
 
-def _check_model(names, work, options):
-    """Train one model per backend in `work`, load each on every backend, resume each on the next."""
-    for name in names:
-        print(f"training {options[1]} on {name} ...", flush=True)
-        _run(
-            name,
-            "cli.py",
-            "train",
-            *options,
-            "--dataset",
-            "sample",
-            "--subset",
-            str(TRAIN_IMAGES),
-            "--epochs",
-            "1",
-            "--seed",
-            "0",
-            "--save-dir",
-            work / name,
-        )
-    models = [work / name / "trained_model.keras" for name in names]
-    lengths = {}
-    for name in names:
-        _run(name, "-m", "checks.portability", "--predict-worker", work / f"{name}.npz", *models)
-        lengths[name] = dict(np.load(work / f"{name}.npz"))
+def _inspect(backend, out_file, predict=(), optimizer=()):
+    """`inspect_worker` on `backend`, in a process of its own; returns its dict."""
+    args = ["-m", "checks.portability", "--inspect-worker", out_file]
+    _run(backend, *args, "--predict", *predict, "--optimizer", *optimizer)
+    with np.load(out_file) as found:
+        return dict(found)
 
-    loads = {}
-    for trained_on, loaded_on in itertools.product(names, names):
-        reference, got = lengths[trained_on][trained_on], lengths[loaded_on][trained_on]
-        loads[f"{trained_on} -> {loaded_on}"] = {
-            "max abs diff": float(np.max(np.abs(reference - got))),
-            "same class": bool(np.array_equal(reference.argmax(1), got.argmax(1))),
-        }
 
-    resumes = {}
-    for trained_on, resumed_on in zip(names, names[1:] + names[:1], strict=True):
-        run = work / trained_on
-        before = _optimizer_state(resumed_on, run)
-        _run(
-            resumed_on,
-            "cli.py",
-            "train",
-            "--dataset",
-            "sample",
+def _train(backend, run, *options):
+    _run(backend, "cli.py", "train", "--dataset", "sample", "--save-dir", run, *options)
+
+
+def check(names, work):
+    """Train each model on each backend in `work`, load each on every backend,
+    resume each on the next backend. Returns (loads, resumes), keyed by model.
+
+    One process per backend inspects every run at once (start-up, not the work,
+    is what a process costs here)."""
+    runs = {(model, name): work / model / name for model in MODELS for name in names}
+    for (model, name), run in runs.items():
+        print(f"training {model} on {name} ...", flush=True)
+        options = MODELS[model] + ("--subset", str(TRAIN_IMAGES), "--epochs", "1", "--seed", "0")
+        _train(name, run, *options)
+    resumed_on = {key: names[(names.index(key[1]) + 1) % len(names)] for key in runs}
+
+    def resumed_here(backend):
+        return [run for key, run in runs.items() if resumed_on[key] == backend]
+
+    before = {}
+    for backend in names:
+        before[backend] = _inspect(backend, work / f"{backend}.npz", runs.values(), resumed_here(backend))
+
+    loads, resumes = {}, {}
+    for (model, trained_on), run in runs.items():
+        reference = before[trained_on][f"lengths {run}"]
+        for loaded_on in names:
+            got = before[loaded_on][f"lengths {run}"]
+            loads[f"{model}: {trained_on} -> {loaded_on}"] = {
+                "max abs diff": float(np.max(np.abs(reference - got))),
+                "same class": bool(np.array_equal(reference.argmax(1), got.argmax(1))),
+            }
+    for key, run in runs.items():
+        print(f"resuming {key[0]} from {key[1]} on {resumed_on[key]} ...", flush=True)
+        _train(
+            resumed_on[key],
+            run,
             "--subset",
             str(2 * BATCH),
             "--batch-size",
@@ -121,24 +120,23 @@ def _check_model(names, work, options):
             "--epochs",
             "2",
             "--resume",
-            "--save-dir",
-            run,
         )
-        after = _optimizer_state(resumed_on, run)
-        resumes[f"{trained_on} -> {resumed_on}"] = {
-            "iterations before": before["iterations"],
-            "iterations after": after["iterations"],
-            "moments carried": before["moments_abs_sum"] > 0,
-            "ok": before["iterations"] == STEPS
-            and after["iterations"] == STEPS + 2
-            and before["moments_abs_sum"] > 0,
-        }
+    for backend in names:
+        after = _inspect(backend, work / f"{backend}-after.npz", optimizer=resumed_here(backend))
+        for key, run in runs.items():
+            if resumed_on[key] != backend:
+                continue
+            (steps_before, moments), (steps_after, _) = (
+                before[backend][f"optimizer {run}"],
+                after[f"optimizer {run}"],
+            )
+            resumes[f"{key[0]}: {key[1]} -> {backend}"] = {
+                "iterations before": int(steps_before),
+                "iterations after": int(steps_after),
+                "moments carried": bool(moments > 0),
+                "ok": bool(steps_before == STEPS and steps_after == STEPS + 2 and moments > 0),
+            }
     return loads, resumes
-
-
-def _optimizer_state(backend, run):
-    output = _run(backend, "-m", "checks.portability", "--optimizer-worker", run / "checkpoint.keras")
-    return json.loads(output.strip().splitlines()[-1])
 
 
 def main(argv=None):
@@ -146,22 +144,15 @@ def main(argv=None):
     parser.add_argument("--backends", default="jax,torch,tensorflow")
     parser.add_argument("--out", default=".")
     parser.add_argument("--work", help="Keep the trained runs in this folder.")
-    parser.add_argument("--predict-worker", nargs="+", help=argparse.SUPPRESS)
-    parser.add_argument("--optimizer-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--inspect-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--predict", nargs="*", default=[], help=argparse.SUPPRESS)
+    parser.add_argument("--optimizer", nargs="*", default=[], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    if args.predict_worker:
-        return predict_worker(*args.predict_worker)
-    if args.optimizer_worker:
-        return optimizer_worker(args.optimizer_worker)
+    if args.inspect_worker:
+        return inspect_worker(args.inspect_worker, args.predict, args.optimizer)
 
-    names = args.backends.split(",")
-    loads, resumes = {}, {}
     with tempfile.TemporaryDirectory() as scratch:
-        work = Path(args.work or scratch)
-        for model, options in MODELS.items():
-            model_loads, model_resumes = _check_model(names, work / model, options)
-            loads.update({f"{model}: {k}": v for k, v in model_loads.items()})
-            resumes.update({f"{model}: {k}": v for k, v in model_resumes.items()})
+        loads, resumes = check(args.backends.split(","), Path(args.work or scratch))
 
     lines = [
         "| model: trained on -> loaded on | max abs diff of lengths | same class, all 1,000 |",
