@@ -84,6 +84,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         (["mnist", "--epochs", "0"], "--epochs 0"),
         (["fashion", "--data-dir", "/nonexistent"], "fashion_mnist.npz not found"),
         (["bench", "--cuda-graphs", "--backends", "torch"], "--cuda-graphs needs --jit"),
+        (["bench", "--jit", "--cuda-graphs", "--backends", "jax,torch"], "add --backends torch"),
         ([], "required"),
     ],
 )
@@ -390,23 +391,50 @@ def test_compiled_bench_runs_are_rows_of_their_own_and_count_for_their_backend(t
 
 
 def test_bench_starts_when_one_precision_fits_the_budget(tmp_path, monkeypatch):
-    # The second lease refused a torch batch-1024 call with 125 s left: it wanted
-    # room for a whole 3-precision call, though a cut call keeps what it finished.
-    from tools.gpu import bench
+    # The second lease's JAX batch-1024 call took 223 s; torch's was then refused
+    # with about 150 s left, for want of room for another whole call, though a
+    # call cut by the budget keeps the precisions it finished.
+    from tools.gpu import bench, context
 
+    clock = [0.0]
+    monkeypatch.setattr(context.time, "monotonic", lambda: clock[0])
     settings = gpu_run.settings_from(
-        ["bench", "--backends", "torch", "--batches", "1024", "--budget", "100"]
+        ["bench", "--backends", "jax,torch", "--batches", "1024", "--budget", "400"]
         + ["--out", str(tmp_path / "out")]
     )
     started = []
-    monkeypatch.setattr(
-        bench, "_measure", lambda s, backend, batch, where, missing: started.append(missing) or "done"
-    )
-    monkeypatch.setattr(bench.summary, "write", lambda s: None)
-    assert bench.run(settings) == "done" and started == [["float32", "fast", "mixed_bfloat16"]]
 
-    settings.budget = gpu_run.Budget(60)  # under one precision's guess plus the margin
-    assert bench.run(settings) == "incomplete" and len(started) == 1
+    def measure(settings, backend, batch, where, missing):
+        started.append(backend)
+        clock[0] += 240.0  # three precisions, 80 s each
+        return "done"
+
+    monkeypatch.setattr(bench, "_measure", measure)
+    monkeypatch.setattr(bench.summary, "write", lambda s: None)
+    # 160 s left after jax: room for one 90-s precision and the 45-s margin
+    assert bench.run(settings) == "done" and started == ["jax", "torch"]
+
+    settings.budget = gpu_run.Budget(120)  # under one precision's first guess plus the margin
+    started.clear()
+    assert bench.run(settings) == "incomplete" and started == []
+
+
+def test_a_bench_call_is_stopped_before_the_reserve_for_later_parts(tmp_path, monkeypatch):
+    from tools.gpu import bench
+
+    settings = gpu_run.settings_from(
+        ["bench", "--backends", "torch", "--batches", "100", "--budget", "300", "--bench-reserve", "150"]
+        + ["--out", str(tmp_path / "out")]
+    )
+    seen = {}
+
+    def fake_run_until(command, log, env, stop_at=None, **kwargs):
+        seen["stop_at"] = stop_at
+        return 1, False
+
+    monkeypatch.setattr(bench, "run_until", fake_run_until)
+    bench.run(settings)
+    assert seen["stop_at"] == settings.budget.deadline - settings.margin - 150
 
 
 def test_another_seed_trains_into_folders_of_its_own(tmp_path):

@@ -142,6 +142,8 @@ def settings_from(argv):
         raise UsageError(f"--budget {args.budget} is not a positive number of seconds")
     if args.cuda_graphs and not args.jit:
         raise UsageError("--cuda-graphs needs --jit (CUDA graphs replay torch.compile's graphs)")
+    if args.cuda_graphs and backends != ["torch"]:
+        raise UsageError("--cuda-graphs is for torch.compile only; add --backends torch")
     if not (math.isfinite(args.bench_reserve) and args.bench_reserve >= 0):
         raise UsageError(f"--bench-reserve {args.bench_reserve} is not a number of seconds >= 0")
     for name in ("epoch_images", "steps", "warmup", "epochs", "ablation_epochs", "batch_size"):

@@ -47,7 +47,8 @@ def _longest(capsules):
     """
     squared = ops.sum(ops.square(ops.cast(capsules, "float32")), axis=-1)
     is_max = ops.cast(squared >= ops.max(squared, axis=-1, keepdims=True), "int32")
-    first = ops.cast(ops.equal(ops.cumsum(is_max, axis=-1), 1), "int32")
+    running = ops.cumsum(is_max, axis=-1)
+    first = ops.cast(ops.equal(running, ops.ones_like(running)), "int32")  # not 1: see safe_norm
     return is_max * first
 
 

@@ -39,7 +39,8 @@ def route(u_hat, routings):
     saved = []
     for iteration in range(routings):
         if logits is None:  # softmax of zero logits: uniform over the outputs
-            coupling = ops.full(ops.shape(u_hat)[:3], 1.0 / n_out, dtype="float32")
+            # ones / n_out, not ops.full(..., 1 / n_out): no tensor made of a number (see safe_norm)
+            coupling = ops.ones(ops.shape(u_hat)[:3], dtype="float32") / n_out
         else:
             coupling = ops.softmax(logits, axis=1)  # over the output capsules j
         s = _weighted_sum(coupling, u_hat)
@@ -117,6 +118,6 @@ def squash_gradient(s, dv):
     """
     n = safe_norm(s, axis=-1, keepdims=True)
     q = 1.0 + ops.square(n)
-    unit = ops.where(n > 0, s / ops.where(n > 0, n, 1.0), 0.0)
+    unit = ops.where(n > 0, s / ops.where(n > 0, n, ops.ones_like(n)), ops.zeros_like(s))
     along = ops.sum(unit * dv, axis=-1, keepdims=True)
     return (n / q) * dv + ((1.0 - ops.square(n)) / ops.square(q)) * n * along * unit

@@ -29,4 +29,6 @@ def safe_norm(vectors, axis=-1, keepdims=False):
     squared = ops.sum(ops.square(v), axis=axis, keepdims=keepdims)
     nonzero = squared > 0
     # Where not `nonzero`, `squared` is 0 (value 0, gradient 2v = 0) or NaN.
-    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squared, 1.0)), squared)
+    # ones_like, not 1.0: Keras would make a tensor of the number, which on a CUDA
+    # device is a blocking copy from the host (tests/test_no_host_scalars.py).
+    return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squared, ops.ones_like(squared))), squared)

@@ -59,7 +59,8 @@ def efficient_squash(vectors, axis=-1):
     s = ops.cast(vectors, "float32")
     norm = safe_norm(s, axis=axis, keepdims=True)
     nonzero = norm > 0
-    safe = ops.where(nonzero, norm, 1.0)
+    one = ops.ones_like(norm)  # not 1.0: see safe_norm
+    safe = ops.where(nonzero, norm, one)
     half = ops.tanh(safe / 2)
-    factor = ops.where(nonzero, 2 * half / ((1 + half) * safe), 1.0)
+    factor = ops.where(nonzero, 2 * half / ((1 + half) * safe), one)
     return ops.cast(s * factor, dtype)

@@ -23,9 +23,10 @@ from tools.gpu import summary
 from tools.gpu.context import last_lines, run_until, say
 
 # Seconds one precision of a bench call is assumed to take before one has been
-# timed (the first leases: 30-65 s each, compilation included). A call stopped by
-# the budget keeps the precisions it finished, so room for one is enough to start.
-FIRST_GUESS_PER_PRECISION_S = 45.0
+# timed (the leases: 30-92 s each, the matmul peak and compilation included). A
+# call stopped by the budget keeps the precisions it finished, so room for one is
+# enough to start.
+FIRST_GUESS_PER_PRECISION_S = 90.0
 
 
 def folder(settings, backend, batch):
@@ -39,7 +40,7 @@ def environment(settings, backend):
     env = settings.environment(backend)
     if settings.cuda_graphs:
         # On the GPU, torch's eager step waits on the host launching its kernels one
-        # by one (second lease: 24.7 ms a step, 9.3 ms of kernels); a graph replays them at once.
+        # by one (second lease: 24.7 ms a step, about 9.3 ms of kernels); a graph replays them at once.
         env["TORCHINDUCTOR_CUDAGRAPHS"] = "1"
     return env
 
@@ -99,7 +100,7 @@ def _measure(settings, backend, batch, where, precisions):
         settings.capsnet(backend, *args),
         log,
         environment(settings, backend),
-        stop_at=settings.budget.stop_at(settings.margin),
+        stop_at=settings.budget.stop_at(settings.margin + settings.bench_reserve),
         grace=10,
     )
     new = measured(fresh)
