@@ -474,3 +474,13 @@ def test_cuda_graph_runs_get_inductors_flag_a_folder_and_a_row_of_their_own(tmp_
         _bench_json(tmp_path / "rows" / "bench" / folder, "torch", 100, {"float32": speed}, 5.0)
     labels = {r["backend"]: r["train_img_per_s"] for r in summary.rows(tmp_path / "rows", "NVIDIA H100")}
     assert labels == {"torch jit": 8_000, "torch jit+graphs": 12_000}
+
+
+def test_summary_marks_epochs_timed_as_a_whole_fit_call(tmp_path):
+    _bench_json(tmp_path / "bench" / "jax-b100", "jax", 100, {"float32": 10_000}, 6.7)
+    _bench_json(tmp_path / "bench" / "jax-b1024", "jax", 1024, {"float32": 14_000}, 4.4)
+    record = json.loads((tmp_path / "bench" / "jax-b1024" / "bench.json").read_text())
+    record["jax float32"]["epoch_timed"] = "second of two fit() epochs"
+    (tmp_path / "bench" / "jax-b1024" / "bench.json").write_text(json.dumps(record))
+    text = summary.markdown(summary.rows(tmp_path, "NVIDIA H100"), "NVIDIA H100", ["jax"])
+    assert "| 6.7 (whole call) |" in text and "| 4.4 |" in text and "(whole call): a fit() call" in text
