@@ -52,6 +52,11 @@ def peak_memory():
     return stats.get("peak_bytes_in_use")
 
 
+def memory_in_use():
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats.get("bytes_in_use")
+
+
 def gradients(fn, tensors):
     """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
     value, grads = jax.value_and_grad(fn, argnums=tuple(range(len(tensors))))(*tensors)

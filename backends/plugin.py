@@ -28,6 +28,9 @@ class Plugin(Protocol):
     def peak_memory(self) -> int | None:
         """Peak device memory in bytes, or None on CPUs."""
 
+    def memory_in_use(self) -> int | None:
+        """Device memory in bytes held by live arrays now, or None on CPUs."""
+
     def gradients(self, fn: Callable, tensors: list) -> tuple[float, list]:
         """(value, numpy gradient per tensor) of the scalar `fn(*tensors)`."""
 

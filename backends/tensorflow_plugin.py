@@ -38,6 +38,12 @@ def peak_memory():
     return None
 
 
+def memory_in_use():
+    if on_gpu():
+        return tf.config.experimental.get_memory_info("GPU:0")["current"]
+    return None
+
+
 def gradients(fn, tensors):
     """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
     variables = [tf.Variable(np.asarray(t)) for t in tensors]

@@ -43,6 +43,12 @@ def peak_memory():
     return None
 
 
+def memory_in_use():
+    if torch.cuda.is_available():
+        return torch.cuda.memory_allocated()
+    return None
+
+
 def gradients(fn, tensors):
     """(value, [numpy gradient per tensor]) of the scalar `fn(*tensors)`."""
     import keras

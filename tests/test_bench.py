@@ -33,6 +33,8 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     assert record["first_epoch_s"] > 0 and record["fit_setup_s"] >= 0
     assert "bench-worker: " in result.output and "training warmed up in" in result.output
     assert 0 < record["peak_memory_mb_before_fit"] <= record["peak_memory_mb"]
+    # what the step holds between steps, beside its peak (device memory only: None on CPUs)
+    assert "memory_in_use_mb_after_steps" in record
     assert len(record["train_step_s"]) == 2 and record["versions"]["keras"]
     assert (tmp_path / "bench.png").is_file() and f"| {backend} |" in result.output
     assert record["matmul_gflops"]["float32"] > 0 and record["matmul_gflops"]["bfloat16"] > 0

@@ -124,6 +124,10 @@ def measure(plugin, config):
     # The peak so far (timed steps only), apart from the peak after fit() below:
     # on the GPU, torch's peak at batch 100 was 9x JAX's, and which part holds it is open.
     result["peak_memory_mb_before_fit"] = _megabytes(plugin.peak_memory() or _peak_rss())
+    # Held between steps (weights, optimizer state, what the backend caches), against
+    # the peak: a peak far above it is transient, such as a convolution's workspace.
+    in_use = plugin.memory_in_use()
+    result["memory_in_use_mb_after_steps"] = None if in_use is None else _megabytes(in_use)
     if epoch_images:
         # Whole batches only: a last, smaller batch would make JAX and TensorFlow
         # compile the step again inside the timed epoch.
