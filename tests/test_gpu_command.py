@@ -437,13 +437,19 @@ def test_a_bench_call_is_stopped_before_the_reserve_for_later_parts(tmp_path, mo
     assert seen["stop_at"] == settings.budget.deadline - settings.margin - 150
 
 
-def test_another_seed_trains_into_folders_of_its_own(tmp_path):
+def test_another_seed_trains_into_folders_of_its_own(tmp_path, monkeypatch):
     from tools.gpu import training
+
+    trained = []
+    monkeypatch.setattr(training, "train", lambda settings, run: trained.append(run.name) or "done")
+    (tmp_path / "out").mkdir()  # the results folder, where run_all writes its table
 
     def names(*seed):
         settings = _settings(tmp_path, "--epochs", "50", "--ablation-epochs", "30", *seed)
         kinds = (training.mnist_runs, training.ablation_runs, training.fashion_runs)
-        return [run.name for runs in kinds for run in runs(settings)]
+        trained.clear()
+        training.run_all(settings, [run for runs in kinds for run in runs(settings)])
+        return list(trained)
 
     assert names()[:2] == ["mnist", "ablation-r1-recon"] and names()[-1] == "fashion"
     seeded = names("--seed", "2")

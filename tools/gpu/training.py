@@ -16,7 +16,7 @@ its checkpoint and continues with `--resume` (while the machine still holds
 import csv
 import json
 import shutil
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from tools.gpu import summary
@@ -44,7 +44,7 @@ class TrainRun:
 
 
 def mnist_runs(settings):
-    return [TrainRun(_named("mnist", settings), _data(settings, "mnist.npz"), settings.epochs)]
+    return [TrainRun("mnist", _data(settings, "mnist.npz"), settings.epochs)]
 
 
 def ablation_runs(settings):
@@ -52,24 +52,27 @@ def ablation_runs(settings):
     3-routing run with reconstruction when it has the same length."""
     data, epochs = _data(settings, "mnist.npz"), settings.ablation_epochs
     runs = [
-        TrainRun(_named("ablation-r1-recon", settings), data, epochs, 1, RECONSTRUCTION),
-        TrainRun(_named("ablation-r1-norecon", settings), data, epochs, 1, 0.0),
-        TrainRun(_named("ablation-r3-norecon", settings), data, epochs, 3, 0.0),
+        TrainRun("ablation-r1-recon", data, epochs, 1, RECONSTRUCTION),
+        TrainRun("ablation-r1-norecon", data, epochs, 1, 0.0),
+        TrainRun("ablation-r3-norecon", data, epochs, 3, 0.0),
     ]
     if epochs != settings.epochs:
-        runs.append(TrainRun(_named("ablation-r3-recon", settings), data, epochs, 3, RECONSTRUCTION))
+        runs.append(TrainRun("ablation-r3-recon", data, epochs, 3, RECONSTRUCTION))
     if settings.smoke:  # one run exercises the code: 1 routing and no reconstruction
         return [runs[1]]
     return runs
 
 
 def fashion_runs(settings):
-    return [TrainRun(_named("fashion", settings), _data(settings, "fashion_mnist.npz"), settings.epochs)]
+    return [TrainRun("fashion", _data(settings, "fashion_mnist.npz"), settings.epochs)]
 
 
-def _named(name, settings):
-    """The run's folder name: seed 1 (the default) plain, another seed suffixed."""
-    return name if settings.seed == 1 else f"{name}-seed{settings.seed}"
+def _seeded(settings, runs):
+    """`runs` under --seed: seed 1 (the default) keeps the names, another seed
+    gets folders of its own (`mnist-seed2`, ...)."""
+    if settings.seed == 1:
+        return runs
+    return [replace(run, name=f"{run.name}-seed{settings.seed}") for run in runs]
 
 
 def _data(settings, name):
@@ -84,6 +87,7 @@ def run_all(settings, runs, together=False):
     batch 100 on the H100 took 12 ms, far above its 1.2 GFLOP per image at the
     GPU's rate, so runs side by side may well overlap; not measured yet.
     """
+    runs = _seeded(settings, runs)
     if not together:
         statuses = []
         for train_run in runs:
