@@ -4,6 +4,7 @@ import jax
 import numpy as np
 
 from capsnet import fast_ops
+from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.im2col import im2col_conv
 
 
@@ -86,10 +87,11 @@ def profile(run_steps, folder):
 
 
 def install_fast_paths():
-    """PrimaryCaps conv as im2col + one matmul, on CPU only: XLA CPU's strided
-    conv gradient is ~20x slower (README "Benchmarks"); GPUs use cuDNN."""
+    """PrimaryCaps conv through the Fourier domain where that is cheaper, else as
+    im2col + one matmul, on CPU only: XLA CPU's strided conv gradient is ~20x
+    slower (README "Benchmarks"); GPUs use cuDNN."""
     if not on_gpu():
-        fast_ops.register("primary_conv", im2col_conv)
+        fast_ops.register("primary_conv", fft_or(im2col_conv))
     return fast_ops.registered()
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from capsnet import fast_ops
+from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.tensorflow_fast_ops import matmul_predictions, tap_gradient_conv
 
 
@@ -82,13 +83,13 @@ def profile(run_steps, folder):
 
 
 def install_fast_paths():
-    """On CPUs, the PrimaryCaps conv and DigitCaps predictions of
-    `tensorflow_fast_ops` and, under a 16-bit compute policy, one op at a time
-    (README "Benchmarks")."""
+    """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
+    cheaper (else `tensorflow_fast_ops`'s), its DigitCaps predictions and, under
+    a 16-bit compute policy, one op at a time (README "Benchmarks")."""
     import keras
 
     if not on_gpu():
-        fast_ops.register("primary_conv", tap_gradient_conv)
+        fast_ops.register("primary_conv", fft_or(tap_gradient_conv))
         fast_ops.register("capsule_predictions", matmul_predictions)
         if keras.config.dtype_policy().compute_dtype in ("bfloat16", "float16"):
             _one_op_at_a_time()

@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from capsnet import fast_ops
+from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.torch_fast_ops import channels_last_conv, contiguous_predictions
 
 
@@ -80,11 +81,11 @@ def profile(run_steps, folder):
 
 
 def install_fast_paths():
-    """On CPUs, the PrimaryCaps conv and the DigitCaps predictions of
-    `torch_fast_ops` (README "Benchmarks"); GPUs keep Keras's ops until they are
-    measured there."""
+    """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
+    cheaper, else `torch_fast_ops`'s, and its DigitCaps predictions (README
+    "Benchmarks"); GPUs keep Keras's ops until they are measured there."""
     if not on_gpu():
-        fast_ops.register("primary_conv", channels_last_conv)
+        fast_ops.register("primary_conv", fft_or(channels_last_conv))
         fast_ops.register("capsule_predictions", contiguous_predictions)
     return fast_ops.registered()
 

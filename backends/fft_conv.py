@@ -1,0 +1,158 @@
+"""A strided 'valid' convolution through the Fourier domain, in keras.ops.
+
+Same result as `ops.conv(x, kernel, strides=s, padding="valid")` to float
+rounding, with about a third of the multiplications for PrimaryCaps (9x9,
+stride 2, 20x20 input, 6x6 output).
+
+How: split the input and the kernel into their s x s stride phases. Phase
+(p, q) of the input, `x[:, s*i + p, s*j + q]`, meets only phase (p, q) of the
+kernel, and there the stride is 1, so the strided conv is the sum over phases
+of stride-1 correlations: `n = out + taps - 1` samples of the input phase
+against `taps = ceil(k / s)` of the kernel phase. A circular correlation of
+length n gives exactly those `out` valid outputs (none of them wraps), and a
+circular correlation is a product in the discrete Fourier domain. So each
+frequency (n_h x (n_w // 2 + 1) of them, the real input's half spectrum) is
+one complex matrix product over (phase, input channel):
+`(batch, s*s*c) @ (s*s*c, o)`, 60 of `(100, 1024) @ (1024, 256)` for
+PrimaryCaps against im2col's one `(3600, 20736) @ (20736, 256)`: 12.6 against
+38.2 GFLOP per batch of 100, and the same ratio for both gradients.
+
+The transforms are small real matrices (numpy constants) applied as products;
+complex numbers are carried as (real, imaginary) pairs, so every backend runs
+it and its gradient is automatic differentiation of plain products.
+
+It does not pay everywhere: the transforms are dense matrices (their cost grows
+with the square of the input's area) and the kernel's spectrum is paid once
+per batch. `fft_or(conv)` uses it where `fft_cost` estimates at most
+`CHEAPER` of the direct multiplications, and `conv` elsewhere.
+"""
+
+import numpy as np
+from keras import ops
+
+# Use the Fourier path only when its estimated cost is at most this share of the
+# direct convolution's multiplications. Training PrimaryCaps (forward and both
+# gradients) measured break-even near batch 32 on torch and JAX and 0.5-0.7x at 64
+# (README "Benchmarks"); this puts the line between them.
+CHEAPER = 0.6
+# The transforms are skinny products (25 to 100 long) that write large outputs;
+# they ran at about half the rate of the big products, so they count twice.
+TRANSFORM_WEIGHT = 2
+# The batch assumed when a traced shape leaves it open: capsnet's default.
+DEFAULT_BATCH = 100
+
+
+def fft_or(conv):
+    """A conv with `fft_conv`'s signature: `fft_conv` where it is cheaper, else `conv`."""
+
+    def fft_or_conv(inputs, kernel, strides):
+        if fft_cost(inputs.shape, kernel.shape, strides) <= CHEAPER:
+            return fft_conv(inputs, kernel, strides)
+        return conv(inputs, kernel, strides)
+
+    fft_or_conv.__name__ = f"fft_or_{conv.__name__}"
+    return fft_or_conv
+
+
+def fft_cost(input_shape, kernel_shape, strides):
+    """The estimated cost of `fft_conv` as a share of the direct conv's multiplications.
+
+    Direct: `out_h * out_w * k_h * k_w * c * o` per image. Fourier: the
+    products (4 real per complex one) over `freq` frequencies and `s*s*c`
+    phases and the output's transform per image; the input's transform per
+    image and the kernel's once per batch, each `TRANSFORM_WEIGHT` times.
+    """
+    batch, height, width, channels = input_shape
+    batch = batch or DEFAULT_BATCH
+    k_h, k_w, _, filters = kernel_shape
+    s = strides
+    out_h, out_w = (height - k_h) // s + 1, (width - k_w) // s + 1
+    taps_h, taps_w = -(-k_h // s), -(-k_w // s)
+    n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
+    freqs, phases = n_h * (n_w // 2 + 1), s * s * channels
+    products = 4 * freqs * phases * filters + 4 * freqs * out_h * out_w * filters
+    transforms = 2 * freqs * n_h * n_w * phases + 2 * freqs * taps_h * taps_w * phases * filters / batch
+    direct = out_h * out_w * k_h * k_w * channels * filters
+    return (products + TRANSFORM_WEIGHT * transforms) / direct
+
+
+def fft_conv(inputs, kernel, strides):
+    """Args: inputs `(batch, h, w, c)`, kernel `(k_h, k_w, c, o)`, int strides.
+
+    Returns: `(batch, (h - k_h) // s + 1, (w - k_w) // s + 1, o)`.
+    """
+    k_h, k_w, channels, filters = kernel.shape
+    s = strides
+    out_h = (inputs.shape[1] - k_h) // s + 1
+    out_w = (inputs.shape[2] - k_w) // s + 1
+    taps_h, taps_w = -(-k_h // s), -(-k_w // s)
+    n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
+    # In the inputs' precision: under mixed_bfloat16 every product runs in bfloat16
+    # (float32 transforms measured 0.61x the speed on torch for 1.43x instead of 1.56x
+    # a bfloat16 conv's error).
+    t = {k: ops.cast(v, inputs.dtype) for k, v in _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w).items()}
+    freqs, phases = t["input"].shape[0] // 2, s * s * channels
+
+    # (n_h * n_w, batch * s*s*c): the input's stride phases, zero-padded to n samples where short.
+    x = inputs[:, : s * n_h, : s * n_w, :]
+    x = ops.pad(x, [[0, 0], [0, s * n_h - x.shape[1]], [0, s * n_w - x.shape[2]], [0, 0]])
+    x = ops.reshape(x, (-1, n_h, s, n_w, s, channels))
+    x = ops.reshape(ops.transpose(x, (1, 3, 0, 2, 4, 5)), (n_h * n_w, -1))
+    # (taps_h * taps_w, s*s*c * o): the kernel's stride phases, the same way.
+    w = ops.pad(kernel, [[0, s * taps_h - k_h], [0, s * taps_w - k_w], [0, 0], [0, 0]])
+    w = ops.reshape(w, (taps_h, s, taps_w, s, channels, filters))
+    w = ops.reshape(ops.transpose(w, (0, 2, 1, 3, 4, 5)), (taps_h * taps_w, -1))
+
+    # Every product below is a plain (batched) matrix product, laid out so none needs a transpose.
+    x_freq = ops.reshape(ops.matmul(t["input"], x), (freqs, -1, phases))  # (freq, [Re; Im] x batch, s*s*c)
+    w_re = ops.reshape(ops.matmul(t["kernel_re"], w), (freqs, phases, filters))
+    w_im = ops.reshape(ops.matmul(t["kernel_im"], w), (freqs, phases, filters))
+    # X * conj(W) = (Re X Re W + Im X Im W) + i (Im X Re W - Re X Im W): the four real
+    # products come from two batched ones; the inverse transform adds them up.
+    by_re = ops.reshape(ops.matmul(x_freq, w_re), (2 * freqs, -1))  # (freq x [Re; Im], batch * o)
+    by_im = ops.reshape(ops.matmul(x_freq, w_im), (2 * freqs, -1))
+    y = ops.matmul(t["output_re"], by_re) + ops.matmul(t["output_im"], by_im)  # (out_h * out_w, batch * o)
+    y = ops.reshape(y, (out_h, out_w, -1, filters))
+    return ops.transpose(y, (2, 0, 1, 3))
+
+
+_cache = {}
+
+
+def _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w):
+    """The DFT matrices, float32 (computed in float64, once per shape).
+
+    The transform of a sample or tap at (i, j) to frequency (f_h, f_w) is
+    e^(-i a), a = 2 pi (f_h i / n_h + f_w j / n_w), over the real input's half
+    spectrum (f_w <= n_w / 2).
+
+    input `(freq x [Re, Im], n_h * n_w)`; kernel_re, kernel_im `(freq, taps)`;
+    output_re, output_im `(out_h * out_w, freq x [Re X, Im X])`: the inverse real
+    transform at the valid outputs only (mirrored bins counted twice), applied to
+    the products with Re W and with Im W.
+    """
+    key = (n_h, n_w, taps_h, taps_w, out_h, out_w)
+    if key not in _cache:
+        f_h, f_w = np.arange(n_h), np.arange(n_w // 2 + 1)
+
+        def angles(rows, cols):  # (freq, rows * cols)
+            i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+            a = f_h[:, None, None] * i.ravel() / n_h + f_w[None, :, None] * j.ravel() / n_w
+            return 2 * np.pi * a.reshape(-1, rows * cols)
+
+        a_x, a_w, a_y = angles(n_h, n_w), angles(taps_h, taps_w), angles(out_h, out_w)
+        # y = (1 / (n_h n_w)) sum_f m_f Re(Y_f e^(i a)), m_f = 2 unless f_w is 0 or n_w / 2.
+        m = np.where((f_w == 0) | (2 * f_w == n_w), 1.0, 2.0)
+        m = np.broadcast_to(m, (n_h, len(f_w))).reshape(-1, 1) / (n_h * n_w)
+        cos_y, sin_y = (m * np.cos(a_y)).T, (m * np.sin(a_y)).T  # (outputs, freq)
+        # Re Y = Re X Re W + Im X Im W and Im Y = Im X Re W - Re X Im W, and y = cos Re Y - sin Im Y:
+        # the product with Re W meets [cos, -sin] of [Re X, Im X], the one with Im W meets [sin, cos].
+        matrices = {
+            "input": np.stack([np.cos(a_x), -np.sin(a_x)], 1).reshape(-1, n_h * n_w),
+            "kernel_re": np.cos(a_w),
+            "kernel_im": -np.sin(a_w),
+            "output_re": np.stack([cos_y, -sin_y], -1).reshape(len(cos_y), -1),
+            "output_im": np.stack([sin_y, cos_y], -1).reshape(len(cos_y), -1),
+        }
+        _cache[key] = {name: value.astype("float32") for name, value in matrices.items()}
+    return _cache[key]
