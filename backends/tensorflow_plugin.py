@@ -84,33 +84,12 @@ def profile(run_steps, folder):
 
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
-    cheaper (else `tensorflow_fast_ops`'s), its DigitCaps predictions and, under
-    a 16-bit compute policy, one op at a time (README "Benchmarks")."""
-    import keras
-
+    cheaper (else `tensorflow_fast_ops`'s) and its DigitCaps predictions
+    (README "Benchmarks")."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(tap_gradient_conv))
         fast_ops.register("capsule_predictions", matmul_predictions)
-        if keras.config.dtype_policy().compute_dtype in ("bfloat16", "float16"):
-            _one_op_at_a_time()
     return fast_ops.registered()
-
-
-def _one_op_at_a_time():
-    """Run the graph's ops one after another, each on every core.
-
-    TensorFlow runs independent ops side by side (the PrimaryCaps conv's input
-    and kernel gradients, the optimizer's updates), and each of them also splits
-    itself over all cores. Measured on a 2-core CPU, that pays in float32 but
-    costs bfloat16 steps about 5% (README "Benchmarks"). Only possible before
-    the runtime starts: later calls leave it as it is.
-    """
-    try:
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:  # the runtime has started: the setting is fixed now
-        pass
-    if tf.config.threading.get_inter_op_parallelism_threads() == 1:
-        fast_ops.record_setting("one_op_at_a_time")
 
 
 def data_parallel(cluster=None):

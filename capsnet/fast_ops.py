@@ -8,7 +8,6 @@ each fast path against the plain one).
 """
 
 _registry = {}
-_settings = set()
 
 
 def register(name, fn):
@@ -17,20 +16,13 @@ def register(name, fn):
 
 
 def unregister(name):
-    """Go back to the default implementation of op `name`. Settings stay
-    listed: they cannot be undone in a running process."""
+    """Go back to the default implementation of op `name`."""
     _registry.pop(name, None)
 
 
-def record_setting(name):
-    """Note a process-wide setting a plug-in applied for speed (not an op), so
-    that `registered()` and every run's record list it with the fast ops."""
-    _settings.add(name)
-
-
 def registered():
-    """Names of the ops that currently have a fast path, then the settings applied."""
-    return sorted(_registry) + sorted(_settings)
+    """Names of the ops that currently have a fast path."""
+    return sorted(_registry)
 
 
 def get(name, default):

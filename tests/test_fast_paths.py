@@ -161,25 +161,3 @@ def test_torch_predictions_are_stored_contiguous(rng):
 
     kernel = ops.convert_to_tensor(rng.normal(size=(36, 10, 16, 8)), "bfloat16")
     assert contiguous_predictions(kernel, ops.ones((3, 36, 8), "bfloat16")).is_contiguous()
-
-
-@pytest.mark.parametrize("precision, serial", [("mixed_bfloat16", True), ("float32", False)])
-def test_tensorflow_runs_one_op_at_a_time_only_under_bfloat16_on_cpus(precision, serial):
-    """A process-wide setting, so it is checked in a fresh TensorFlow process."""
-    import keras
-
-    if keras.backend.backend() != "tensorflow":
-        pytest.skip("a tensorflow setting, checked once, in the tensorflow run")
-    from capsnet.fresh_process import run_on_backend
-
-    script = (
-        "import tensorflow as tf\n"
-        "from capsnet import backends, fast_ops\n"
-        f"backends.setup({precision!r})\n"
-        "print(fast_ops.registered(), tf.config.threading.get_inter_op_parallelism_threads())"
-    )
-    done = run_on_backend("tensorflow", ["-c", script])
-    assert done.returncode == 0, done.stderr
-    names, threads = done.stdout.strip().splitlines()[-1].rsplit(" ", 1)
-    assert ("one_op_at_a_time" in names) is serial
-    assert (threads == "1") is serial
