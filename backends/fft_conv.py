@@ -1,7 +1,7 @@
 """A strided 'valid' convolution through the Fourier domain, in keras.ops.
 
 Same result as `ops.conv(x, kernel, strides=s, padding="valid")` to float
-rounding, with under a third of the multiplications for PrimaryCaps (9x9,
+rounding, with about a third of the multiplications for PrimaryCaps (9x9,
 stride 2, 20x20 input, 6x6 output).
 
 How: split the input and the kernel into their s x s stride phases. Phase
@@ -43,25 +43,50 @@ DEFAULT_BATCH = 100
 
 
 def fft_or(conv):
-    """A conv with `fft_conv`'s signature: `fft_conv` where it is cheaper, else `conv`."""
+    """A conv with `fft_conv`'s signature: `fft_conv` where it is cheaper, else `conv`.
+
+    Its `flops(input_shape, kernel_shape, strides)` gives the (forward, backward)
+    FLOPs per image of whichever it picks, for `capsnet.flops` to count.
+    """
 
     def fft_or_conv(inputs, kernel, strides):
         if fft_cost(inputs.shape, kernel.shape, strides) <= CHEAPER:
             return fft_conv(inputs, kernel, strides)
         return conv(inputs, kernel, strides)
 
+    def flops(input_shape, kernel_shape, strides):
+        if fft_cost(input_shape, kernel_shape, strides) <= CHEAPER:
+            return fft_flops(input_shape, kernel_shape, strides)
+        direct = 2 * _multiply_adds(input_shape, kernel_shape, strides)["direct"]
+        return direct, 2 * direct  # the input's and the kernel's gradient
+
     fft_or_conv.__name__ = f"fft_or_{conv.__name__}"
+    fft_or_conv.flops = flops
     return fft_or_conv
 
 
 def fft_cost(input_shape, kernel_shape, strides):
     """The estimated cost of `fft_conv` as a share of the direct conv's multiplications.
 
-    Direct: `out_h * out_w * k_h * k_w * c * o` per image. Fourier: the
-    products (4 real per complex one) over `freq` frequencies and `s*s*c`
-    phases and the output's transform per image; the input's transform per
-    image and the kernel's once per batch, each `TRANSFORM_WEIGHT` times.
+    Each transform counts `TRANSFORM_WEIGHT` times (see `_multiply_adds`).
     """
+    n = _multiply_adds(input_shape, kernel_shape, strides)
+    return (n["products"] + TRANSFORM_WEIGHT * n["transforms"]) / n["direct"]
+
+
+def fft_flops(input_shape, kernel_shape, strides):
+    """(forward, backward) FLOPs per image of `fft_conv`: the backward pass takes two
+    products per frequency product (the input's and the kernel's gradient) and one
+    per transform (its matrix is a constant)."""
+    n = _multiply_adds(input_shape, kernel_shape, strides)
+    return 2 * (n["products"] + n["transforms"]), 2 * (2 * n["products"] + n["transforms"])
+
+
+def _multiply_adds(input_shape, kernel_shape, strides):
+    """Multiply-adds per image: `direct` (the plain conv's, `out_h * out_w * k_h * k_w
+    * c * o`); `fft_conv`'s `products` (4 real per complex one, over `freq`
+    frequencies and `s*s*c` phases) and `transforms` (the input's and the
+    output's per image, the kernel's once per batch)."""
     batch, height, width, channels = input_shape
     batch = batch or DEFAULT_BATCH
     k_h, k_w, _, filters = kernel_shape
@@ -70,10 +95,12 @@ def fft_cost(input_shape, kernel_shape, strides):
     taps_h, taps_w = -(-k_h // s), -(-k_w // s)
     n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
     freqs, phases = len(half_spectrum(n_h, n_w)[0]), s * s * channels
-    products = 4 * freqs * phases * filters + 4 * freqs * out_h * out_w * filters
-    transforms = 2 * freqs * n_h * n_w * phases + 2 * freqs * taps_h * taps_w * phases * filters / batch
-    direct = out_h * out_w * k_h * k_w * channels * filters
-    return (products + TRANSFORM_WEIGHT * transforms) / direct
+    return {
+        "direct": out_h * out_w * k_h * k_w * channels * filters,
+        "products": 4 * freqs * phases * filters,
+        "transforms": 2 * freqs * (n_h * n_w * phases + 2 * out_h * out_w * filters)
+        + 2 * freqs * taps_h * taps_w * phases * filters / batch,
+    }
 
 
 def fft_conv(inputs, kernel, strides):

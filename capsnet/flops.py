@@ -11,6 +11,7 @@ import time
 import keras
 import numpy as np
 
+from capsnet import fast_ops
 from capsnet.layers import CapsuleLayer, DepthwisePrimaryCapsule, PrimaryCapsule, SelfAttentionCapsuleLayer
 
 # Multiply-adds of the backward pass per multiply-add of the forward pass: the
@@ -25,36 +26,53 @@ def forward_flops(model):
     capsule layer's u_hat = W u and each routing iteration's weighted sum and
     agreement (Efficient-CapsNet: its depthwise convolution, and one step of
     agreement scores and weighted sum). Element-wise work (squash, softmax, ReLU) is left out: under 1%.
+    This is the paper's arithmetic, whichever implementation runs it.
 
     Args:
         model: a built model (any view of `build_capsnet` or `build_efficient_capsnet`).
     """
+    return sum(_forward_flops(layer) for layer in _layers(model))
+
+
+def training_flops(model, as_computed=False, batch_size=None):
+    """FLOPs of one image's training step: the forward pass and its backward.
+
+    With `as_computed`, the PrimaryCaps conv counts what the backend's fast op
+    computes where that op reports it (`flops(input_shape, kernel_shape,
+    strides)` -> (forward, backward) per image; the Fourier conv does about a
+    third of the direct multiplications), at `batch_size` images per step.
+    """
     total = 0
+    conv = fast_ops.get("primary_conv", None)
     for layer in _layers(model):
-        if isinstance(layer, keras.layers.Conv2D):
-            _, height, width, _ = layer.output.shape
-            total += 2 * math.prod(layer.kernel.shape) * height * width
-        elif isinstance(layer, PrimaryCapsule):
-            grid_positions = layer.output.shape[1] // layer.num_channels
-            total += 2 * math.prod(layer.kernel.shape) * grid_positions
-        elif isinstance(layer, CapsuleLayer):
-            total += 2 * math.prod(layer.kernel.shape)  # u_hat
-            # per iteration: s_j = sum_i c_ij u_hat (and, before the last, the agreement)
-            total += 2 * math.prod(layer.kernel.shape[:3]) * (2 * layer.routings - 1)
-        elif isinstance(layer, DepthwisePrimaryCapsule):
-            grid_positions = layer.output.shape[1] * layer.dim_capsule // layer.kernel.shape[2]
-            total += 2 * math.prod(layer.kernel.shape) * grid_positions
-        elif isinstance(layer, SelfAttentionCapsuleLayer):
-            total += 2 * math.prod(layer.kernel.shape)  # u_hat
-            total += 2 * 2 * math.prod(layer.kernel.shape[:3])  # the agreement scores and s_j
-        elif isinstance(layer, keras.layers.Dense):
-            total += 2 * math.prod(layer.kernel.shape)
+        if as_computed and isinstance(layer, PrimaryCapsule) and hasattr(conv, "flops"):
+            input_shape = (batch_size, *layer.input.shape[1:])
+            total += sum(conv.flops(input_shape, tuple(layer.kernel.shape), layer.strides))
+        else:
+            total += _forward_flops(layer) * (1 + BACKWARD_FACTOR)
     return total
 
 
-def training_flops(model):
-    """FLOPs of one image's training step: the forward pass and its backward."""
-    return forward_flops(model) * (1 + BACKWARD_FACTOR)
+def _forward_flops(layer):
+    if isinstance(layer, keras.layers.Conv2D):
+        _, height, width, _ = layer.output.shape
+        return 2 * math.prod(layer.kernel.shape) * height * width
+    if isinstance(layer, PrimaryCapsule):
+        grid_positions = layer.output.shape[1] // layer.num_channels
+        return 2 * math.prod(layer.kernel.shape) * grid_positions
+    if isinstance(layer, CapsuleLayer):
+        u_hat = 2 * math.prod(layer.kernel.shape)
+        # per iteration: s_j = sum_i c_ij u_hat (and, before the last, the agreement)
+        return u_hat + 2 * math.prod(layer.kernel.shape[:3]) * (2 * layer.routings - 1)
+    if isinstance(layer, DepthwisePrimaryCapsule):
+        grid_positions = layer.output.shape[1] * layer.dim_capsule // layer.kernel.shape[2]
+        return 2 * math.prod(layer.kernel.shape) * grid_positions
+    if isinstance(layer, SelfAttentionCapsuleLayer):
+        u_hat = 2 * math.prod(layer.kernel.shape)
+        return u_hat + 2 * 2 * math.prod(layer.kernel.shape[:3])  # the agreement scores and s_j
+    if isinstance(layer, keras.layers.Dense):
+        return 2 * math.prod(layer.kernel.shape)
+    return 0
 
 
 def _layers(model):

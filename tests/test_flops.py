@@ -1,5 +1,7 @@
 """The arithmetic count that bench reports, against a count by hand from the paper."""
 
+import pytest
+
 import capsnet
 from capsnet import flops
 
@@ -43,3 +45,25 @@ def test_forward_flops_of_efficient_capsnet():
     decoder = 16 * 10 * 512 + 512 * 1024 + 1024 * 784
     expected = 2 * (convs + primary + u_hat + attention + decoder)
     assert flops.forward_flops(build_efficient_capsnet().train) == expected
+
+
+def test_training_flops_as_computed_count_the_fourier_conv(fast_paths):
+    """bench's GFLOP/s counts what the ops do: PrimaryCaps through the Fourier domain,
+    by hand: 52 frequencies (one per conjugate pair of a 10x10 spectrum), 2x2 phases
+    of 256 channels, 256 filters, batch 100."""
+    from capsnet import fast_ops
+
+    if not hasattr(fast_ops.get("primary_conv", None), "flops"):
+        pytest.skip("no Fourier conv on this device")
+    freqs, phases, filters = 52, 4 * 256, 256
+    products = 4 * freqs * phases * filters
+    transforms = 2 * freqs * (10 * 10 * phases + 2 * 6 * 6 * filters)  # input and output, per image
+    transforms += 2 * freqs * 5 * 5 * phases * filters / 100  # the kernel's, once per batch
+    fourier = 2 * (products + transforms) + 2 * (2 * products + transforms)
+    direct = 2 * 6 * 6 * 256 * (9 * 9 * 256)
+    model = capsnet.build_capsnet().train
+    paper = flops.training_flops(model)
+    assert flops.training_flops(model, as_computed=True, batch_size=100) == paper - 3 * direct + fourier
+    assert fourier < 0.4 * 3 * direct  # about a third of the direct conv's forward and backward
+    # One image a step: the kernel's transform is not worth it, so the direct conv runs.
+    assert flops.training_flops(model, as_computed=True, batch_size=1) == paper
