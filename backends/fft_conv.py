@@ -15,7 +15,8 @@ frequency is one complex matrix product over (phase, input channel),
 `(batch, s*s*c) @ (s*s*c, o)`, and a real signal needs only one frequency of
 each conjugate pair (`half_spectrum`). For PrimaryCaps that is 52 products of
 `(100, 1024) @ (1024, 256)` against im2col's one `(3600, 20736) @ (20736, 256)`:
-10.9 against 38.2 GFLOP per batch of 100, and the same ratio for both gradients.
+10.9 against 38.2 GFLOP per batch of 100 (14.8 with the transforms), and about
+the same ratio for both gradients.
 
 The transforms are small real matrices (numpy constants) applied as products;
 complex numbers are carried as (real, imaginary) pairs, so every backend runs
@@ -27,13 +28,17 @@ per batch. `fft_or(conv)` uses it where `fft_cost` estimates at most
 `CHEAPER` of the direct multiplications, and `conv` elsewhere.
 """
 
+import collections
+import functools
+
 import numpy as np
 from keras import ops
 
 # Use the Fourier path only when its estimated cost is at most this share of the
 # direct convolution's multiplications. Training PrimaryCaps (forward and both
 # gradients) measured break-even near batch 32 on torch and JAX and 0.5-0.7x at 64
-# (README "Benchmarks"); this puts the line between them.
+# (README "Benchmarks"); this puts the line between them. tensorflow's own conv is
+# slower: the Fourier one already won at batch 16 there (0.77x), so it gives away some.
 CHEAPER = 0.6
 # The transforms are skinny products (25 to 100 long) that write large outputs;
 # they ran at about half the rate of the big products, so they count twice.
@@ -87,38 +92,44 @@ def _multiply_adds(input_shape, kernel_shape, strides):
     * c * o`); `fft_conv`'s `products` (4 real per complex one, over `freq`
     frequencies and `s*s*c` phases) and `transforms` (the input's and the
     output's per image, the kernel's once per batch)."""
-    batch, height, width, channels = input_shape
-    batch = batch or DEFAULT_BATCH
-    k_h, k_w, _, filters = kernel_shape
-    s = strides
-    out_h, out_w = (height - k_h) // s + 1, (width - k_w) // s + 1
-    taps_h, taps_w = -(-k_h // s), -(-k_w // s)
-    n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
-    freqs, phases = len(half_spectrum(n_h, n_w)[0]), s * s * channels
+    g = _geometry(input_shape, kernel_shape, strides)
+    freqs, phases, filters = len(half_spectrum(g.n_h, g.n_w)[0]), g.phases, kernel_shape[3]
+    outputs, taps = g.out_h * g.out_w, g.taps_h * g.taps_w
     return {
-        "direct": out_h * out_w * k_h * k_w * channels * filters,
+        "direct": outputs * kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * filters,
         "products": 4 * freqs * phases * filters,
-        "transforms": 2 * freqs * (n_h * n_w * phases + 2 * out_h * out_w * filters)
-        + 2 * freqs * taps_h * taps_w * phases * filters / batch,
+        "transforms": 2 * freqs * (g.n_h * g.n_w * phases + 2 * outputs * filters)
+        + 2 * freqs * taps * phases * filters / (input_shape[0] or DEFAULT_BATCH),
     }
+
+
+# Per axis: output size, taps per kernel phase, samples per input phase
+# (n = out + taps - 1); and the phases times the input channels.
+Geometry = collections.namedtuple("Geometry", "out_h out_w taps_h taps_w n_h n_w phases")
+
+
+def _geometry(input_shape, kernel_shape, strides):
+    (_, height, width, channels), (k_h, k_w) = input_shape, kernel_shape[:2]
+    out_h, out_w = (height - k_h) // strides + 1, (width - k_w) // strides + 1
+    taps_h, taps_w = -(-k_h // strides), -(-k_w // strides)
+    n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
+    return Geometry(out_h, out_w, taps_h, taps_w, n_h, n_w, strides * strides * channels)
 
 
 def fft_conv(inputs, kernel, strides):
     """Args: inputs `(batch, h, w, c)`, kernel `(k_h, k_w, c, o)`, int strides.
 
-    Returns: `(batch, (h - k_h) // s + 1, (w - k_w) // s + 1, o)`.
+    Returns: `(batch, (h - k_h) // s + 1, (w - k_w) // s + 1, o)`, in the inputs' dtype.
     """
     k_h, k_w, channels, filters = kernel.shape
     s = strides
-    out_h = (inputs.shape[1] - k_h) // s + 1
-    out_w = (inputs.shape[2] - k_w) // s + 1
-    taps_h, taps_w = -(-k_h // s), -(-k_w // s)
-    n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
+    out_h, out_w, taps_h, taps_w, n_h, n_w, phases = _geometry(inputs.shape, kernel.shape, strides)
     # In the inputs' precision: under mixed_bfloat16 every product runs in bfloat16
     # (float32 transforms measured 0.61x the speed on torch for 1.43x instead of 1.56x
     # a bfloat16 conv's error).
     t = {k: ops.cast(v, inputs.dtype) for k, v in _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w).items()}
-    freqs, phases = t["input"].shape[0] // 2, s * s * channels
+    kernel = ops.cast(kernel, inputs.dtype)
+    freqs = t["input"].shape[0] // 2
 
     # (n_h * n_w, batch * s*s*c): the input's stride phases, zero-padded to n samples where short.
     x = inputs[:, : s * n_h, : s * n_w, :]
@@ -146,6 +157,7 @@ def fft_conv(inputs, kernel, strides):
 _cache = {}
 
 
+@functools.cache
 def half_spectrum(n_h, n_w):
     """One frequency of each conjugate pair of a real n_h x n_w signal's spectrum.
 
@@ -180,13 +192,15 @@ def _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w):
             return 2 * np.pi * (np.outer(f_h, i.ravel()) / n_h + np.outer(f_w, j.ravel()) / n_w)
 
         a_x, a_w, a_y = angles(n_h, n_w), angles(taps_h, taps_w), angles(out_h, out_w)
-        # y = (1 / (n_h n_w)) sum_f m_f Re(Y_f e^(i a)) over the half spectrum.
-        m = m[:, None] / (n_h * n_w)
+        # y = (1 / (n_h n_w)) sum_f m_f Re(Y_f e^(i a)) over the half spectrum. The 1 / (n_h n_w)
+        # goes into the input's transform (its spectrum is then a mean, not a sum), so that no
+        # spectrum exceeds the outputs' magnitude: float16 would overflow at 100x.
+        m = m[:, None]
         cos_y, sin_y = (m * np.cos(a_y)).T, (m * np.sin(a_y)).T  # (outputs, freq)
         # Re Y = Re X Re W + Im X Im W and Im Y = Im X Re W - Re X Im W, and y = cos Re Y - sin Im Y:
         # the product with Re W meets [cos, -sin] of [Re X, Im X], the one with Im W meets [sin, cos].
         matrices = {
-            "input": np.stack([np.cos(a_x), -np.sin(a_x)], 1).reshape(-1, n_h * n_w),
+            "input": np.stack([np.cos(a_x), -np.sin(a_x)], 1).reshape(-1, n_h * n_w) / (n_h * n_w),
             "kernel_re": np.cos(a_w),
             "kernel_im": -np.sin(a_w),
             "output_re": np.stack([cos_y, -sin_y], -1).reshape(len(cos_y), -1),

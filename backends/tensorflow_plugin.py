@@ -84,8 +84,8 @@ def profile(run_steps, folder):
 
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
-    cheaper (else `tensorflow_fast_ops`'s) and its DigitCaps predictions
-    (README "Benchmarks")."""
+    cheaper (else `tensorflow_fast_ops`'s) and `tensorflow_fast_ops`'s DigitCaps
+    predictions (README "Benchmarks")."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(tap_gradient_conv))
         fast_ops.register("capsule_predictions", matmul_predictions)

@@ -82,8 +82,9 @@ def profile(run_steps, folder):
 
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
-    cheaper, else `torch_fast_ops`'s, and its DigitCaps predictions (README
-    "Benchmarks"); GPUs keep Keras's ops until they are measured there."""
+    cheaper (else `torch_fast_ops`'s) and `torch_fast_ops`'s DigitCaps
+    predictions (README "Benchmarks"); GPUs keep Keras's ops until they are
+    measured there."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(channels_last_conv))
         fast_ops.register("capsule_predictions", contiguous_predictions)

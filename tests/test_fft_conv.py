@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from capsnet.backends.fft_conv import fft_conv, fft_cost, fft_or
+from capsnet.backends.fft_conv import fft_conv, fft_cost, fft_flops, fft_or
 from capsnet.layers.primary_capsule import plain_conv
 from tests import reference
 from tests.test_fast_paths import assert_same_gradients
@@ -46,8 +46,7 @@ def test_fft_conv_equals_the_reference_convolution(rng, shape, kernel, stride):
     w = (rng.normal(size=(*kernel, shape[-1], 8)) * 0.02).astype("float32")
     expected = reference_conv(x, w, stride)
     got = ops.convert_to_numpy(fft_conv(x, w, stride))
-    assert got.shape == expected.shape
-    assert ops.convert_to_numpy(fft_conv(x, w, stride)).dtype == np.float32
+    assert got.shape == expected.shape and got.dtype == np.float32
     np.testing.assert_allclose(got, expected, atol=2e-6)
 
 
@@ -76,25 +75,71 @@ def test_fft_conv_in_bfloat16_stays_near_a_bfloat16_convs_error(rng):
     assert rms_error(fft_conv) <= 2 * rms_error(plain_conv)
 
 
-def test_fft_or_picks_the_fourier_path_only_where_it_is_cheaper(rng):
+def test_float16_spectra_stay_within_the_outputs_magnitude():
+    """Outputs near 3,000 fit float16 (max 65,504); a spectrum 100x larger would not."""
+    x = np.full((1, 20, 20, 64), 30.0)
+    w = np.full((9, 9, 64, 8), 0.02)
+    got = ops.convert_to_numpy(
+        ops.cast(fft_conv(ops.cast(x, "float16"), ops.cast(w, "float16"), 2), "float32")
+    )
+    np.testing.assert_allclose(got, reference_conv(x, w, 2), rtol=2e-2)
+
+
+def test_a_float32_kernel_follows_bfloat16_inputs(rng):
+    """As in a layer under mixed precision: the result is in the inputs' dtype."""
+    x = ops.convert_to_tensor(rng.random(size=(1, 20, 20, 4)), "bfloat16")
+    w = ops.convert_to_tensor(rng.normal(size=(9, 9, 4, 8)) * 0.02, "float32")
+    assert ops.dtype(fft_conv(x, w, 2)) == "bfloat16"
+
+
+def test_fft_flops_count_the_products_fft_conv_runs(rng, monkeypatch):
+    """`fft_flops`' forward count equals 2 m k n summed over every matrix product the
+    conv actually makes (batch 4: the kernel's transform shared by 4 images)."""
+    import capsnet.backends.fft_conv as module
+
+    class CountingOps:
+        flops = 0
+
+        def __getattr__(self, name):
+            return getattr(ops, name)
+
+        def matmul(self, a, b):  # (..., m, k) @ (..., k, n)
+            CountingOps.flops += 2 * int(np.prod(a.shape)) * b.shape[-1]
+            return ops.matmul(a, b)
+
+    monkeypatch.setattr(module, "ops", CountingOps())
+    for shape, kernel, stride in SHAPES:
+        CountingOps.flops = 0
+        x = rng.random(size=(4, *shape[1:])).astype("float32")
+        w = rng.random(size=(*kernel, shape[-1], 8)).astype("float32")
+        module.fft_conv(x, w, stride)
+        forward, _ = fft_flops(x.shape, w.shape, stride)
+        assert CountingOps.flops == pytest.approx(4 * forward)
+
+
+def test_fft_or_picks_the_fourier_path_only_where_it_is_cheaper(monkeypatch):
     """PrimaryCaps at batch 100 (and an open batch, taken as 100) goes through the
     Fourier domain; one image, or Conv1's single input channel, goes to the fallback."""
+    import capsnet.backends.fft_conv as module
+
     calls = []
-
-    def fallback(inputs, kernel, strides):
-        calls.append(tuple(inputs.shape))
-        return plain_conv(inputs, kernel, strides)
-
-    conv = fft_or(fallback)
-    kernel = ops.zeros((9, 9, 256, 256))
-    assert fft_cost((100, 20, 20, 256), kernel.shape, 2) < 0.6 < fft_cost((1, 20, 20, 256), kernel.shape, 2)
-    assert fft_cost((None, 20, 20, 256), kernel.shape, 2) == fft_cost((100, 20, 20, 256), kernel.shape, 2)
+    monkeypatch.setattr(module, "fft_conv", lambda inputs, kernel, strides: calls.append("fft"))
+    conv = fft_or(lambda inputs, kernel, strides: calls.append("fallback"))
+    kernel = (9, 9, 256, 256)
+    assert fft_cost((100, 20, 20, 256), kernel, 2) < 0.6 < fft_cost((1, 20, 20, 256), kernel, 2)
+    assert fft_cost((None, 20, 20, 256), kernel, 2) == fft_cost((100, 20, 20, 256), kernel, 2)
     assert fft_cost((100, 28, 28, 1), (9, 9, 1, 256), 1) > 1
-    conv(ops.zeros((100, 20, 20, 256)), kernel, 2)
-    assert calls == []
-    conv(ops.zeros((1, 20, 20, 256)), kernel, 2)
-    assert calls == [(1, 20, 20, 256)]
-    assert conv.__name__ == "fft_or_fallback"
+
+    class Shaped:  # only the shapes matter to the choice
+        def __init__(self, *shape):
+            self.shape = shape
+
+    conv(Shaped(100, 20, 20, 256), Shaped(*kernel), 2)
+    conv(Shaped(None, 20, 20, 256), Shaped(*kernel), 2)
+    conv(Shaped(1, 20, 20, 256), Shaped(*kernel), 2)
+    assert calls == ["fft", "fft", "fallback"]
+    assert conv.flops((1, 20, 20, 256), kernel, 2) == (2 * 6 * 6 * 81 * 256 * 256, 4 * 6 * 6 * 81 * 256 * 256)
+    assert conv.flops((100, 20, 20, 256), kernel, 2) == fft_flops((100, 20, 20, 256), kernel, 2)
 
 
 def test_cpu_plugins_install_it_over_their_own_conv(fast_paths):
