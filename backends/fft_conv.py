@@ -43,7 +43,7 @@ CHEAPER = 0.6
 # The transforms are skinny products (25 to 100 long) that write large outputs;
 # they ran at about half the rate of the big products, so they count twice.
 TRANSFORM_WEIGHT = 2
-# The batch assumed when a traced shape leaves it open: capsnet's default.
+# The batch assumed when a traced shape leaves it open (`_batch`): capsnet's default.
 DEFAULT_BATCH = 100
 
 
@@ -99,8 +99,14 @@ def _multiply_adds(input_shape, kernel_shape, strides):
         "direct": outputs * kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * filters,
         "products": 4 * freqs * phases * filters,
         "transforms": 2 * freqs * (g.n_h * g.n_w * phases + 2 * outputs * filters)
-        + 2 * freqs * taps * phases * filters / (input_shape[0] or DEFAULT_BATCH),
+        + 2 * freqs * taps * phases * filters / _batch(input_shape[0]),
     }
+
+
+def _batch(dim):
+    """A batch size to plan with: `DEFAULT_BATCH` where a traced shape leaves it open
+    (None, or a symbol such as jax's shape-polymorphic `batch`, which has no truth value)."""
+    return dim if isinstance(dim, int) and dim > 0 else DEFAULT_BATCH
 
 
 # Per axis: output size, taps per kernel phase, samples per input phase

@@ -128,6 +128,12 @@ def test_fft_or_picks_the_fourier_path_only_where_it_is_cheaper(monkeypatch):
     kernel = (9, 9, 256, 256)
     assert fft_cost((100, 20, 20, 256), kernel, 2) < 0.6 < fft_cost((1, 20, 20, 256), kernel, 2)
     assert fft_cost((None, 20, 20, 256), kernel, 2) == fft_cost((100, 20, 20, 256), kernel, 2)
+
+    class Symbolic:  # like jax's shape-polymorphic batch (`export`): no truth value
+        def __bool__(self):
+            raise TypeError("a symbolic dimension")
+
+    assert fft_cost((Symbolic(), 20, 20, 256), kernel, 2) == fft_cost((100, 20, 20, 256), kernel, 2)
     assert fft_cost((100, 28, 28, 1), (9, 9, 1, 256), 1) > 1
 
     class Shaped:  # only the shapes matter to the choice
