@@ -93,10 +93,11 @@ def _multiply_adds(input_shape, kernel_shape, strides):
     frequencies and `s*s*c` phases) and `transforms` (the input's and the
     output's per image, the kernel's once per batch)."""
     g = _geometry(input_shape, kernel_shape, strides)
-    freqs, phases, filters = len(half_spectrum(g.n_h, g.n_w)[0]), g.phases, kernel_shape[3]
+    k_h, k_w, channels, filters = (int(d) for d in kernel_shape)
+    freqs, phases = len(half_spectrum(g.n_h, g.n_w)[0]), g.phases
     outputs, taps = g.out_h * g.out_w, g.taps_h * g.taps_w
     return {
-        "direct": outputs * kernel_shape[0] * kernel_shape[1] * kernel_shape[2] * filters,
+        "direct": outputs * k_h * k_w * channels * filters,
         "products": 4 * freqs * phases * filters,
         "transforms": 2 * freqs * (g.n_h * g.n_w * phases + 2 * outputs * filters)
         + 2 * freqs * taps * phases * filters / _batch(input_shape[0]),
@@ -115,7 +116,9 @@ Geometry = collections.namedtuple("Geometry", "out_h out_w taps_h taps_w n_h n_w
 
 
 def _geometry(input_shape, kernel_shape, strides):
-    (_, height, width, channels), (k_h, k_w) = input_shape, kernel_shape[:2]
+    # int(): torch's tracer (ONNX export) hands over sizes as 0-d tensors.
+    height, width, channels = (int(d) for d in input_shape[1:])
+    k_h, k_w = int(kernel_shape[0]), int(kernel_shape[1])
     out_h, out_w = (height - k_h) // strides + 1, (width - k_w) // strides + 1
     taps_h, taps_w = -(-k_h // strides), -(-k_w // strides)
     n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
@@ -127,7 +130,7 @@ def fft_conv(inputs, kernel, strides):
 
     Returns: `(batch, (h - k_h) // s + 1, (w - k_w) // s + 1, o)`, in the inputs' dtype.
     """
-    k_h, k_w, channels, filters = kernel.shape
+    k_h, k_w, channels, filters = (int(d) for d in kernel.shape)
     s = strides
     out_h, out_w, taps_h, taps_w, n_h, n_w, phases = _geometry(inputs.shape, kernel.shape, strides)
     # In the inputs' precision: under mixed_bfloat16 every product runs in bfloat16
@@ -138,8 +141,8 @@ def fft_conv(inputs, kernel, strides):
     freqs = t["input"].shape[0] // 2
 
     # (n_h * n_w, batch * s*s*c): the input's stride phases, zero-padded to n samples where short.
-    x = inputs[:, : s * n_h, : s * n_w, :]
-    x = ops.pad(x, [[0, 0], [0, s * n_h - x.shape[1]], [0, s * n_w - x.shape[2]], [0, 0]])
+    height, width = min(int(inputs.shape[1]), s * n_h), min(int(inputs.shape[2]), s * n_w)
+    x = ops.pad(inputs[:, :height, :width, :], [[0, 0], [0, s * n_h - height], [0, s * n_w - width], [0, 0]])
     x = ops.reshape(x, (-1, n_h, s, n_w, s, channels))
     x = ops.reshape(ops.transpose(x, (1, 3, 0, 2, 4, 5)), (n_h * n_w, -1))
     # (taps_h * taps_w, s*s*c * o): the kernel's stride phases, the same way.
