@@ -7,6 +7,8 @@ Every registered op must return the same values as the default (tests check
 each fast path against the plain one).
 """
 
+import contextlib
+
 _registry = {}
 
 
@@ -28,3 +30,16 @@ def registered():
 def get(name, default):
     """The registered implementation of `name`, or `default`."""
     return _registry.get(name, default)
+
+
+@contextlib.contextmanager
+def plain():
+    """Every op's default implementation inside the block (for graphs that leave
+    this process, such as exports); the registered ones again after it."""
+    saved = dict(_registry)
+    _registry.clear()
+    try:
+        yield
+    finally:
+        _registry.clear()
+        _registry.update(saved)

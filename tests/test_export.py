@@ -91,3 +91,23 @@ def test_bad_export_requests(tmp_path):
         invoke("export", *preset, "--reconstruction", "--output", tmp_path / "m.onnx"), "no decoder"
     )
     assert list(tmp_path.iterdir()) == []
+
+
+def test_export_traces_the_plain_ops(trained_dir, tmp_path, fast_paths, monkeypatch):
+    """Even where this process has fast ops registered: the exported graph runs in other
+    runtimes, at any batch size, so it holds Keras's own conv, not the Fourier one."""
+    from capsnet import fast_ops
+
+    fmt = next(f for f in ("onnx", "tf_saved_model") if BACKEND in EXPORTS_FROM[f])
+    pytest.importorskip(RUNTIME[fmt])
+    lookup, plain = fast_ops.get, []
+    monkeypatch.setattr(
+        fast_ops,
+        "get",
+        lambda name, default: plain.append(lookup(name, None) is None) or lookup(name, default),
+    )
+    weights, output = trained_dir / "trained_model.keras", tmp_path / f"m{SUFFIX[fmt]}"
+    result = invoke("export", "--weights", weights, "--format", fmt, "--output", output)
+    assert result.exit_code == 0, result.output
+    assert plain and all(plain)
+    assert fast_ops.registered() == fast_paths  # and back afterwards

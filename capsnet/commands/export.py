@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from capsnet import backends
+from capsnet import backends, fast_ops
 from capsnet.errors import CapsNetInputError
 from capsnet.model import classifier_only
 from capsnet.model_files import load_capsnet
@@ -43,7 +43,7 @@ def export_model(config):
             f"--output {output}: OpenVINO IR is an .xml file (with its .bin); end it in .xml"
         )
     _check_destination(output, fmt)
-    backends.setup("float32")
+    backends.setup("float32", fast_paths=False)
     models = load_capsnet(config.weights)
     if config.reconstruction and models.manipulate is None:
         raise CapsNetInputError(
@@ -52,8 +52,11 @@ def export_model(config):
         )
     model = models.evaluate if config.reconstruction else classifier_only(models).evaluate
     backend = keras.backend.backend()
-    model(np.zeros((1, *model.inputs[0].shape[1:]), "float32"))  # Keras exports only models called once
-    with tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.") as scratch:
+    # The plain ops: the graph runs in other runtimes, with their own convolutions, at
+    # any batch size (the CPU fast paths are measured for training at batch 100).
+    scratch_dir = tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.")
+    with fast_ops.plain(), scratch_dir as scratch:
+        model(np.zeros((1, *model.inputs[0].shape[1:]), "float32"))  # Keras exports only models called once
         staged = Path(scratch) / ("model" + FORMATS[fmt])
         try:
             model.export(str(staged), format=fmt, verbose=False)
