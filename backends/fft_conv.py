@@ -163,9 +163,6 @@ def fft_conv(inputs, kernel, strides):
     return ops.transpose(y, (2, 0, 1, 3))
 
 
-_cache = {}
-
-
 @functools.cache
 def half_spectrum(n_h, n_w):
     """One frequency of each conjugate pair of a real n_h x n_w signal's spectrum.
@@ -181,6 +178,7 @@ def half_spectrum(n_h, n_w):
     return f_h[keep], f_w[keep], np.where(own, 1, 2)[keep]
 
 
+@functools.cache
 def _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w):
     """The DFT matrices, float32 (computed in float64, once per shape).
 
@@ -192,28 +190,25 @@ def _transforms(n_h, n_w, taps_h, taps_w, out_h, out_w):
     transform at the valid outputs only, applied to the products with Re W and
     with Im W.
     """
-    key = (n_h, n_w, taps_h, taps_w, out_h, out_w)
-    if key not in _cache:
-        f_h, f_w, m = half_spectrum(n_h, n_w)
+    f_h, f_w, m = half_spectrum(n_h, n_w)
 
-        def angles(rows, cols):  # (freq, rows * cols)
-            i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
-            return 2 * np.pi * (np.outer(f_h, i.ravel()) / n_h + np.outer(f_w, j.ravel()) / n_w)
+    def angles(rows, cols):  # (freq, rows * cols)
+        i, j = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+        return 2 * np.pi * (np.outer(f_h, i.ravel()) / n_h + np.outer(f_w, j.ravel()) / n_w)
 
-        a_x, a_w, a_y = angles(n_h, n_w), angles(taps_h, taps_w), angles(out_h, out_w)
-        # y = (1 / (n_h n_w)) sum_f m_f Re(Y_f e^(i a)) over the half spectrum. The 1 / (n_h n_w)
-        # goes into the input's transform (its spectrum is then a mean, not a sum), so that no
-        # spectrum exceeds the outputs' magnitude: float16 would overflow at 100x.
-        m = m[:, None]
-        cos_y, sin_y = (m * np.cos(a_y)).T, (m * np.sin(a_y)).T  # (outputs, freq)
-        # Re Y = Re X Re W + Im X Im W and Im Y = Im X Re W - Re X Im W, and y = cos Re Y - sin Im Y:
-        # the product with Re W meets [cos, -sin] of [Re X, Im X], the one with Im W meets [sin, cos].
-        matrices = {
-            "input": np.stack([np.cos(a_x), -np.sin(a_x)], 1).reshape(-1, n_h * n_w) / (n_h * n_w),
-            "kernel_re": np.cos(a_w),
-            "kernel_im": -np.sin(a_w),
-            "output_re": np.stack([cos_y, -sin_y], -1).reshape(len(cos_y), -1),
-            "output_im": np.stack([sin_y, cos_y], -1).reshape(len(cos_y), -1),
-        }
-        _cache[key] = {name: value.astype("float32") for name, value in matrices.items()}
-    return _cache[key]
+    a_x, a_w, a_y = angles(n_h, n_w), angles(taps_h, taps_w), angles(out_h, out_w)
+    # y = (1 / (n_h n_w)) sum_f m_f Re(Y_f e^(i a)) over the half spectrum. The 1 / (n_h n_w)
+    # goes into the input's transform (its spectrum is then a mean, not a sum), so that no
+    # spectrum exceeds the outputs' magnitude: float16 would overflow at 100x.
+    m = m[:, None]
+    cos_y, sin_y = (m * np.cos(a_y)).T, (m * np.sin(a_y)).T  # (outputs, freq)
+    # Re Y = Re X Re W + Im X Im W and Im Y = Im X Re W - Re X Im W, and y = cos Re Y - sin Im Y:
+    # the product with Re W meets [cos, -sin] of [Re X, Im X], the one with Im W meets [sin, cos].
+    matrices = {
+        "input": np.stack([np.cos(a_x), -np.sin(a_x)], 1).reshape(-1, n_h * n_w) / (n_h * n_w),
+        "kernel_re": np.cos(a_w),
+        "kernel_im": -np.sin(a_w),
+        "output_re": np.stack([cos_y, -sin_y], -1).reshape(len(cos_y), -1),
+        "output_im": np.stack([sin_y, cos_y], -1).reshape(len(cos_y), -1),
+    }
+    return {name: value.astype("float32") for name, value in matrices.items()}
