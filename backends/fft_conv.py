@@ -141,8 +141,7 @@ def fft_conv(inputs, kernel, strides):
     freqs = t["input"].shape[0] // 2
 
     # (n_h * n_w, batch * s*s*c): the input's stride phases, zero-padded to n samples where short.
-    height, width = min(int(inputs.shape[1]), s * n_h), min(int(inputs.shape[2]), s * n_w)
-    x = ops.pad(inputs[:, :height, :width, :], [[0, 0], [0, s * n_h - height], [0, s * n_w - width], [0, 0]])
+    x = _crop_or_pad(inputs, s * n_h, s * n_w)
     x = ops.reshape(x, (-1, n_h, s, n_w, s, channels))
     x = ops.reshape(ops.transpose(x, (1, 3, 0, 2, 4, 5)), (n_h * n_w, -1))
     # (taps_h * taps_w, s*s*c * o): the kernel's stride phases, the same way.
@@ -161,6 +160,18 @@ def fft_conv(inputs, kernel, strides):
     y = ops.matmul(t["output_re"], by_re) + ops.matmul(t["output_im"], by_im)  # (out_h * out_w, batch * o)
     y = ops.reshape(y, (out_h, out_w, -1, filters))
     return ops.transpose(y, (2, 0, 1, 3))
+
+
+def _crop_or_pad(inputs, height, width):
+    """inputs `(batch, h, w, c)` cropped or zero-padded at the bottom and right to
+    `(batch, height, width, c)`; untouched where they already have that size
+    (PrimaryCaps' 20x20 does): TensorFlow runs a slice of the whole tensor as a
+    copy, and its gradient as another, 5-8 ms of a CPU training step."""
+    have_h, have_w = int(inputs.shape[1]), int(inputs.shape[2])
+    if (have_h, have_w) == (height, width):
+        return inputs
+    cropped = inputs[:, : min(have_h, height), : min(have_w, width), :]
+    return ops.pad(cropped, [[0, 0], [0, max(height - have_h, 0)], [0, max(width - have_w, 0)], [0, 0]])
 
 
 @functools.cache

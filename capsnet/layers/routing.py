@@ -95,9 +95,26 @@ def routing_gradient(u_hat, saved, upstream):
             d_coupling = ops.cast(_dot(u_hat, ds), "float32")
             direct = coupling * (d_coupling - ops.sum(coupling * d_coupling, axis=1, keepdims=True))
             d_logits = direct if d_logits is None else d_logits + direct
-    weights = ops.cast(ops.stack(weights, axis=-1), u_hat.dtype)  # (batch, n_out, n_in, terms)
-    vectors = ops.cast(ops.stack(vectors, axis=2), u_hat.dtype)  # (batch, n_out, terms, dim)
-    return ops.matmul(weights, vectors)
+    return sum_of_outer_products(weights, vectors, u_hat.dtype)
+
+
+def sum_of_outer_products(weights, vectors, dtype):
+    """sum_k weights[k][b, j, i] * vectors[k][b, j, :] as one batched matrix product.
+
+    Args:
+        weights: list of `(batch, n_out, n_in)`.
+        vectors: list of `(batch, n_out, dim)`, as many.
+        dtype: the product's dtype.
+
+    Returns:
+        `(batch, n_out, n_in, dim)`.
+    """
+    # Stacked on an outer axis, (batch, n_out, terms, n_in), and transposed inside the
+    # product: stacking on the last axis interleaves 5 numbers at a time, which took
+    # TensorFlow 7 ms a CPU step.
+    weights = ops.cast(ops.stack(weights, axis=2), dtype)
+    vectors = ops.cast(ops.stack(vectors, axis=2), dtype)  # (batch, n_out, terms, dim)
+    return ops.matmul(ops.swapaxes(weights, 2, 3), vectors)
 
 
 def _weighted_sum(weights, u_hat):
