@@ -11,6 +11,7 @@ Files written into `save_dir`:
     log.csv            one row per epoch (appended to on --resume)
 """
 
+import functools
 import json
 import math
 import signal
@@ -22,7 +23,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import losses
+from capsnet import fast_ops, losses
 from capsnet.atomic import atomic_write
 from capsnet.batches import Batches, Examples
 from capsnet.errors import CapsNetInputError
@@ -40,6 +41,11 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     GPUs only; True on torch means torch.compile).
     """
     optimizer = keras.optimizers.Adam(learning_rate=lr)
+    # A backend's faster update with Keras's arithmetic (backends/) replaces this
+    # optimizer's own; its class, its variables and a saved file stay Keras's Adam.
+    faster_update = fast_ops.get("adam_update_step", None)
+    if faster_update is not None:
+        optimizer.update_step = functools.partial(faster_update, optimizer)
     # A reloaded model reports a float32 policy even when its layers are
     # mixed_float16, so Keras would not add loss scaling by itself.
     if any(layer.dtype_policy.name == "mixed_float16" for layer in train_model.layers):

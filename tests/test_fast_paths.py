@@ -161,3 +161,61 @@ def test_torch_predictions_are_stored_contiguous(rng):
 
     kernel = ops.convert_to_tensor(rng.normal(size=(36, 10, 16, 8)), "bfloat16")
     assert contiguous_predictions(kernel, ops.ones((3, 36, 8), "bfloat16")).is_contiguous()
+
+
+def numpy_adam(w, grads, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Adam (Kingma & Ba, 2015) as Keras states it, float64: (w, m, v) after `grads`."""
+    w, m, v = w.astype(np.float64), np.zeros(w.shape), np.zeros(w.shape)
+    for t, g in enumerate(grads, 1):
+        m += (g - m) * (1 - beta_1)
+        v += (np.square(g) - v) * (1 - beta_2)
+        w -= lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t) * m / (np.sqrt(v) + epsilon)
+    return w, m, v
+
+
+def test_tensorflow_compiled_adam_equals_keras_adam_and_the_formula(rng):
+    """Weights and both moments after a few steps: the compiled update's, Keras's own, numpy's."""
+    import functools
+
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a tensorflow fast path")
+    from capsnet.backends.tensorflow_fast_ops import compiled_adam_update_step
+
+    init = rng.normal(size=(5, 3)).astype("float32")
+    grads = [rng.normal(size=(5, 3)).astype("float32") for _ in range(4)]
+
+    def train(update_step):
+        weights = keras.Variable(init)
+        optimizer = keras.optimizers.Adam(learning_rate=0.01)
+        if update_step:
+            optimizer.update_step = functools.partial(update_step, optimizer)
+        for g in grads:
+            optimizer.apply_gradients([(ops.convert_to_tensor(g), weights)])
+        state = (weights, optimizer._momentums[0], optimizer._velocities[0])
+        return [ops.convert_to_numpy(x) for x in state]
+
+    compiled, plain = train(compiled_adam_update_step), train(None)
+    assert not np.allclose(compiled[0], init)  # it did update
+    for a, b, c in zip(compiled, plain, numpy_adam(init, grads, 0.01), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-8)  # float32 rounding (XLA fuses multiply-adds)
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-7)
+
+
+def test_training_compiles_with_the_registered_adam_update(fast_paths):
+    """`compile_for_training` hands its Adam the backend's update where one is registered;
+    the optimizer is still Keras's Adam to a saved file."""
+    import keras
+
+    from capsnet import fast_ops
+    from capsnet.training import compile_for_training
+
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Dense(10)(inputs)
+    model = keras.Model(inputs, [outputs, outputs])
+    compile_for_training(model)
+    registered = fast_ops.get("adam_update_step", None)
+    update = model.optimizer.update_step
+    assert getattr(update, "func", None) is registered if registered else not hasattr(update, "func")
+    assert keras.saving.serialize_keras_object(model.optimizer)["class_name"] == "Adam"
