@@ -47,16 +47,18 @@ TRANSFORM_WEIGHT = 2
 DEFAULT_BATCH = 100
 
 
-def fft_or(conv):
+def fft_or(conv, paired_products=None):
     """A conv with `fft_conv`'s signature: `fft_conv` where it is cheaper, else `conv`.
 
+    `paired_products`: `fft_conv`'s (default `plain_paired_products`).
     Its `flops(input_shape, kernel_shape, strides)` gives the (forward, backward)
     FLOPs per image of whichever it picks, for `capsnet.flops` to count.
     """
+    paired_products = paired_products or plain_paired_products
 
     def fft_or_conv(inputs, kernel, strides):
         if fft_cost(inputs.shape, kernel.shape, strides) <= CHEAPER:
-            return fft_conv(inputs, kernel, strides)
+            return fft_conv(inputs, kernel, strides, paired_products)
         return conv(inputs, kernel, strides)
 
     def flops(input_shape, kernel_shape, strides):
@@ -125,8 +127,19 @@ def _geometry(input_shape, kernel_shape, strides):
     return Geometry(out_h, out_w, taps_h, taps_w, n_h, n_w, strides * strides * channels)
 
 
-def fft_conv(inputs, kernel, strides):
-    """Args: inputs `(batch, h, w, c)`, kernel `(k_h, k_w, c, o)`, int strides.
+def plain_paired_products(shared, first, second, shared_on_left):
+    """The two matrix products of one operand: `(shared @ first, shared @ second)`,
+    or `(first @ shared, second @ shared)` unless `shared_on_left`; batched over
+    leading axes as `ops.matmul`. A plug-in may pass its own to `fft_or` (the
+    gradient of `shared` is a sum of two products)."""
+    if shared_on_left:
+        return ops.matmul(shared, first), ops.matmul(shared, second)
+    return ops.matmul(first, shared), ops.matmul(second, shared)
+
+
+def fft_conv(inputs, kernel, strides, paired_products=plain_paired_products):
+    """Args: inputs `(batch, h, w, c)`, kernel `(k_h, k_w, c, o)`, int strides;
+    `paired_products` as `plain_paired_products`.
 
     Returns: `(batch, (h - k_h) // s + 1, (w - k_w) // s + 1, o)`, in the inputs' dtype.
     """
@@ -151,12 +164,12 @@ def fft_conv(inputs, kernel, strides):
 
     # Every product below is a plain (batched) matrix product, laid out so none needs a transpose.
     x_freq = ops.reshape(ops.matmul(t["input"], x), (freqs, -1, phases))  # (freq, [Re; Im] x batch, s*s*c)
-    w_re = ops.reshape(ops.matmul(t["kernel_re"], w), (freqs, phases, filters))
-    w_im = ops.reshape(ops.matmul(t["kernel_im"], w), (freqs, phases, filters))
+    w_re, w_im = paired_products(w, t["kernel_re"], t["kernel_im"], shared_on_left=False)
+    w_re, w_im = (ops.reshape(p, (freqs, phases, filters)) for p in (w_re, w_im))
     # X * conj(W) = (Re X Re W + Im X Im W) + i (Im X Re W - Re X Im W): the four real
     # products come from two batched ones; the inverse transform adds them up.
-    by_re = ops.reshape(ops.matmul(x_freq, w_re), (2 * freqs, -1))  # (freq x [Re; Im], batch * o)
-    by_im = ops.reshape(ops.matmul(x_freq, w_im), (2 * freqs, -1))
+    by_re, by_im = paired_products(x_freq, w_re, w_im, shared_on_left=True)
+    by_re, by_im = (ops.reshape(p, (2 * freqs, -1)) for p in (by_re, by_im))  # (freq x [Re; Im], batch * o)
     y = ops.matmul(t["output_re"], by_re) + ops.matmul(t["output_im"], by_im)  # (out_h * out_w, batch * o)
     y = ops.reshape(y, (out_h, out_w, -1, filters))
     return ops.transpose(y, (2, 0, 1, 3))

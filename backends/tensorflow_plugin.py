@@ -8,6 +8,8 @@ from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.tensorflow_fast_ops import (
     compiled_adam_update_step,
     matmul_predictions,
+    paired_products,
+    relu_conv,
     tap_gradient_conv,
 )
 
@@ -88,11 +90,12 @@ def profile(run_steps, folder):
 
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
-    cheaper (else `tensorflow_fast_ops`'s), and `tensorflow_fast_ops`'s DigitCaps
-    predictions and compiled Adam update (README "Benchmarks")."""
+    cheaper (else `tensorflow_fast_ops`'s), and `tensorflow_fast_ops`'s conv1,
+    DigitCaps predictions and compiled Adam update (README "Benchmarks")."""
     if not on_gpu():
-        fast_ops.register("primary_conv", fft_or(tap_gradient_conv))
+        fast_ops.register("primary_conv", fft_or(tap_gradient_conv, paired_products))
         fast_ops.register("capsule_predictions", matmul_predictions)
+        fast_ops.register("relu_conv", relu_conv)
         fast_ops.register("adam_update_step", compiled_adam_update_step)
     return fast_ops.registered()
 

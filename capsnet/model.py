@@ -14,6 +14,7 @@ from capsnet.layers import (
     PrimaryCapsule,
     RandomShift,
     ReconstructionLoss,
+    ReLUConv2D,
     validation,
 )
 
@@ -115,7 +116,7 @@ def build_capsnet(
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
-    conv1 = keras.layers.Conv2D(conv_filters, kernel_size, activation="relu", padding="valid", name="conv1")
+    conv1 = ReLUConv2D(conv_filters, kernel_size, padding="valid", name="conv1")
     primary = PrimaryCapsule(
         num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
     )

@@ -123,7 +123,7 @@ def test_fft_or_picks_the_fourier_path_only_where_it_is_cheaper(monkeypatch):
     import capsnet.backends.fft_conv as module
 
     calls = []
-    monkeypatch.setattr(module, "fft_conv", lambda inputs, kernel, strides: calls.append("fft"))
+    monkeypatch.setattr(module, "fft_conv", lambda inputs, kernel, strides, products: calls.append("fft"))
     conv = fft_or(lambda inputs, kernel, strides: calls.append("fallback"))
     kernel = (9, 9, 256, 256)
     assert fft_cost((100, 20, 20, 256), kernel, 2) < 0.6 < fft_cost((1, 20, 20, 256), kernel, 2)

@@ -7,6 +7,7 @@ from capsnet.layers.mask import Mask
 from capsnet.layers.primary_capsule import PrimaryCapsule
 from capsnet.layers.random_shift import RandomShift
 from capsnet.layers.reconstruction_loss import ReconstructionLoss
+from capsnet.layers.relu_conv import ReLUConv2D
 from capsnet.layers.self_attention_capsule_layer import SelfAttentionCapsuleLayer
 from capsnet.layers.squash import efficient_squash, squash
 
@@ -18,6 +19,7 @@ __all__ = [
     "PrimaryCapsule",
     "RandomShift",
     "ReconstructionLoss",
+    "ReLUConv2D",
     "SelfAttentionCapsuleLayer",
     "efficient_squash",
     "squash",
