@@ -81,10 +81,13 @@ def test_bench_refuses_an_unknown_precision(tmp_path):
 
 def test_bench_measures_efficient_capsnet(tmp_path):
     backend = keras.backend.backend()
-    # Batch 16, its recipe's: at batch 4, TensorFlow 2.21's worker segfaulted in about
-    # 1 run of 8 here (README "Known problems"); batch 16 ran clean 10 times of 10.
+    # Batch 16, its recipe's: at batch 4, TensorFlow 2.21's worker died in native code in
+    # about 1 run of 8 here, at batch 16 in 1 CI run of about 30 (README "Known problems").
+    # A worker killed by a signal gets one more try; a second death, or any other failure, fails.
     args = ["--backends", backend, "--batch-size", "16", "--steps", "2", "--warmup", "1", "--out", tmp_path]
     result = invoke("bench", "--model", "efficient-capsnet", *args)
+    if result.exit_code != 0 and "killed by signal" in result.output:
+        result = invoke("bench", "--model", "efficient-capsnet", *args)
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "bench.json").read_text())[backend]
     assert record["model"] == "efficient-capsnet" and record["routings"] is None
