@@ -47,14 +47,23 @@ TRANSFORM_WEIGHT = 2
 DEFAULT_BATCH = 100
 
 
-def fft_or(conv, paired_products=None):
+def plain_paired_products(shared, first, second, shared_on_left):
+    """The two matrix products of one operand: `(shared @ first, shared @ second)`,
+    or `(first @ shared, second @ shared)` unless `shared_on_left`; batched over
+    leading axes as `ops.matmul`. A plug-in may pass its own to `fft_or` (the
+    gradient of `shared` is a sum of two products)."""
+    if shared_on_left:
+        return ops.matmul(shared, first), ops.matmul(shared, second)
+    return ops.matmul(first, shared), ops.matmul(second, shared)
+
+
+def fft_or(conv, paired_products=plain_paired_products):
     """A conv with `fft_conv`'s signature: `fft_conv` where it is cheaper, else `conv`.
 
     `paired_products`: `fft_conv`'s (default `plain_paired_products`).
     Its `flops(input_shape, kernel_shape, strides)` gives the (forward, backward)
     FLOPs per image of whichever it picks, for `capsnet.flops` to count.
     """
-    paired_products = paired_products or plain_paired_products
 
     def fft_or_conv(inputs, kernel, strides):
         if fft_cost(inputs.shape, kernel.shape, strides) <= CHEAPER:
@@ -125,16 +134,6 @@ def _geometry(input_shape, kernel_shape, strides):
     taps_h, taps_w = -(-k_h // strides), -(-k_w // strides)
     n_h, n_w = out_h + taps_h - 1, out_w + taps_w - 1
     return Geometry(out_h, out_w, taps_h, taps_w, n_h, n_w, strides * strides * channels)
-
-
-def plain_paired_products(shared, first, second, shared_on_left):
-    """The two matrix products of one operand: `(shared @ first, shared @ second)`,
-    or `(first @ shared, second @ shared)` unless `shared_on_left`; batched over
-    leading axes as `ops.matmul`. A plug-in may pass its own to `fft_or` (the
-    gradient of `shared` is a sum of two products)."""
-    if shared_on_left:
-        return ops.matmul(shared, first), ops.matmul(shared, second)
-    return ops.matmul(first, shared), ops.matmul(second, shared)
 
 
 def fft_conv(inputs, kernel, strides, paired_products=plain_paired_products):

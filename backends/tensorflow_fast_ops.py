@@ -8,6 +8,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from capsnet.backends.fft_conv import plain_paired_products
+
 
 def matmul_predictions(kernel, inputs):
     """`capsnet.layers.capsule_layer.plain_predictions` as a batched matrix product.
@@ -135,39 +137,27 @@ def paired_products(shared, first, second, shared_on_left):
     in float32).
     """
     if shared.dtype != tf.bfloat16:
-        if shared_on_left:
-            return tf.matmul(shared, first), tf.matmul(shared, second)
-        return tf.matmul(first, shared), tf.matmul(second, shared)
+        return plain_paired_products(shared, first, second, shared_on_left)
+    side = 0 if shared_on_left else 1  # where `shared` sits in each (left, right) pair
 
     @tf.custom_gradient
     def products(a, b, c):
-        if shared_on_left:
+        pairs = [(a, b), (a, c)] if shared_on_left else [(b, a), (c, a)]
 
-            def grad(d_b_product, d_c_product):
-                d_a = _sum(
-                    tf.matmul(d_b_product, b, transpose_b=True), tf.matmul(d_c_product, c, transpose_b=True)
-                )
-                return (
-                    d_a,
-                    tf.matmul(a, d_b_product, transpose_a=True),
-                    tf.matmul(a, d_c_product, transpose_a=True),
-                )
-
-            return (tf.matmul(a, b), tf.matmul(a, c)), grad
-
-        def grad(d_b_product, d_c_product):
-            d_a = _sum(
-                tf.matmul(b, d_b_product, transpose_a=True), tf.matmul(c, d_c_product, transpose_a=True)
+        def grad(*d_products):
+            (d_first, d_second) = (
+                _matmul_gradients(d, *pair) for d, pair in zip(d_products, pairs, strict=True)
             )
-            return (
-                d_a,
-                tf.matmul(d_b_product, a, transpose_b=True),
-                tf.matmul(d_c_product, a, transpose_b=True),
-            )
+            return _sum(d_first[side], d_second[side]), d_first[1 - side], d_second[1 - side]
 
-        return (tf.matmul(b, a), tf.matmul(c, a)), grad
+        return tuple(tf.matmul(left, right) for left, right in pairs), grad
 
     return products(shared, first, second)
+
+
+def _matmul_gradients(d_product, left, right):
+    """(d loss / d left, d loss / d right) of `left @ right` from d loss / d product."""
+    return tf.matmul(d_product, right, transpose_b=True), tf.matmul(left, d_product, transpose_a=True)
 
 
 @tf.function(jit_compile=True, autograph=False)
