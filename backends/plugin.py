@@ -72,7 +72,7 @@ class ProcessGroup(Protocol):
     ) -> dict:
         """`Model.fit` arguments giving this process its shard of every global batch of
         `batch_size` (x, validation_data, ...) of `train` and `validation`
-        (`capsnet.batches.Examples`), ordered by `seed` from `initial_epoch` on, and under "callbacks"
+        (`capsnet.data.batches.Examples`), ordered by `seed` from `initial_epoch` on, and under "callbacks"
         the callbacks that must run before the run's own (reshuffling the shards each
         epoch, averaging the epoch's logs over the group)."""
 

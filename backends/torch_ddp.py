@@ -30,7 +30,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
 
-from capsnet.batches import Batches
+from capsnet.data.batches import Batches
 
 # Rank r's random seeds start r * SEED_STRIDE after rank 0's. Keras's torch seeds are
 # 32-bit (seed + a counter that grows by 1 per draw), so the streams of 256 processes
@@ -100,7 +100,7 @@ class TorchProcessGroup:
         return [piece.view_as(g) for piece, g in zip(pieces, grads, strict=True)]
 
     def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
-        """This process's shards of `train` and `validation` (`capsnet.batches.Examples`;
+        """This process's shards of `train` and `validation` (`capsnet.data.batches.Examples`;
         see the module docstring)."""
         local = batch_size // self.replicas
         sampler = DistributedSampler(

@@ -10,22 +10,34 @@ CapsNet. When Keras is already imported, `import capsnet` registers them at once
 """
 
 import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
 __version__ = "0.1.0"
 
-# In a source checkout the backend plug-ins live in ../backends, beside this
-# package (installed, setuptools maps them to capsnet/backends): let the
-# checkout's root serve as a second home for capsnet's subpackages.
-_CHECKOUT = Path(__file__).resolve().parent.parent
-if not (Path(__file__).parent / "backends").is_dir() and (_CHECKOUT / "backends" / "__init__.py").is_file():
-    __path__.append(str(_CHECKOUT))  # noqa: F821  (a package's __path__)
+
+def _checkout_backends():
+    """In a source checkout that is not installed, load ../backends as
+    `capsnet.backends` (installed, setuptools maps the folder to that name);
+    nothing else of the checkout becomes part of the package."""
+    folder = Path(__file__).resolve().parent.parent / "backends"
+    if importlib.util.find_spec("capsnet.backends") is not None or not (folder / "__init__.py").is_file():
+        return
+    spec = importlib.util.spec_from_file_location(
+        "capsnet.backends", folder / "__init__.py", submodule_search_locations=[str(folder)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["capsnet.backends"] = module
+    spec.loader.exec_module(module)
+
 
 _PUBLIC = {
-    "CapsNetModels": "capsnet.model",
-    "build_capsnet": "capsnet.model",
-    "views_of": "capsnet.model",
+    "CapsNetModels": "capsnet.models.capsule_views",
+    "build_capsnet": "capsnet.models.capsnet.model",
+    "build_efficient_capsnet": "capsnet.models.efficient_capsnet.model",
+    "views_of": "capsnet.models",
+    "models": "capsnet.models",
     "CapsuleLayer": "capsnet.layers",
     "Length": "capsnet.layers",
     "Mask": "capsnet.layers",
@@ -50,6 +62,8 @@ def __getattr__(name):
     globals()[name] = value
     return value
 
+
+_checkout_backends()
 
 if "keras" in sys.modules:
     importlib.import_module("capsnet.layers")

@@ -34,6 +34,11 @@ def atomic_write(path, write):
         temporary.unlink(missing_ok=True)
 
 
+def atomic_write_text(path, text):
+    """Write a text file through a temporary file and a rename."""
+    atomic_write(path, lambda temporary: temporary.write_text(text))
+
+
 def remove_stale_temporaries(folder):
     """Delete temporary files that killed writers (other processes) left in `folder`.
 

@@ -19,34 +19,36 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 from pathlib import Path
 
 import click
 
 from capsnet import backends
+from capsnet import models as families
 from capsnet.commands.configs import (
-    MODELS,
-    RECIPES,
     BenchConfig,
     EvaluateConfig,
     ExportConfig,
     ManipulateConfig,
     PredictConfig,
-    TrainConfig,
 )
-from capsnet.presets import PRESETS
+from capsnet.data import dataset_names
+from capsnet.paper import LAM_RECON
 
-DATASETS = ("mnist", "fashion_mnist", "sample")
+DATASETS = dataset_names()  # the data registry's, in its order
 PRECISION_HELP = "; ".join(f"{name}: {what}" for name, what in backends.PRECISIONS.items())
-WEIGHTS_HELP = f"A .keras file, or a shipped preset: {', '.join(PRESETS)}."
-# Architecture options that a saved model (--weights, --resume) already fixes.
-FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
+WEIGHTS_HELP = f"A .keras file, or a shipped preset: {', '.join(families.all_presets())}."
+MODEL_HELP = "; ".join(f"{name}: {families.get_family(name).summary}" for name in families.family_names())
 
 
 def _recipe_help(name):
-    """'[default: ...]' of a training setting, for each model."""
-    values = ", ".join(f"{RECIPES[model][name]:g} for {model}" for model in MODELS)
+    """'[default: ...]' of a training setting, for each model family (its recipe)."""
+    values = ", ".join(
+        f"{families.get_family(family).recipe.as_options()[name]:g} for {family}"
+        for family in families.family_names()
+    )
     return f"[default: {values}]"
 
 
@@ -72,8 +74,38 @@ class InputError(click.ClickException):
     exit_code = 2
 
 
+# The library's messages name a function's arguments (`pass path=PATH ...`); the
+# command line's name its options. Exact library words -> option words, one entry each.
+OPTION_WORDS = {
+    "path=PATH": "--data PATH",
+    "name='sample'": "--dataset sample",
+    "validation_split=FRACTION": "--validation-split",
+    "validation_split=": "--validation-split ",
+    "image_size=(H, W)": "--image-size HxW",
+    "strict=True": "--strict",
+    "weights=PATH": "--weights PATH",
+    "resume=True": "--resume",
+    "save_dir=DIR": "--save-dir DIR",
+    "save_dir=": "--save-dir ",
+    "out=DIR": "--out DIR",
+    "out=": "--out ",
+    "lr=LR": "--lr",
+    "precision='float32'": "--precision float32",
+}
+
+
+def in_option_words(message):
+    """`message` with the library's argument words (`OPTION_WORDS`) as the command line's options.
+
+    Longest words first ("validation_split=FRACTION" before "validation_split="), and
+    only as words of their own: not inside "my_path=PATH" or a path "/x/path=PATH".
+    """
+    words = "|".join(re.escape(word) for word in sorted(OPTION_WORDS, key=len, reverse=True))
+    return re.sub(rf"(?<![\w./\\-])({words})", lambda match: OPTION_WORDS[match.group(1)], message)
+
+
 def reports_input_errors(command):
-    """Turn the library's input errors into one-line CLI errors."""
+    """Turn the library's input errors into one-line CLI errors, in option words."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
@@ -82,7 +114,7 @@ def reports_input_errors(command):
         try:
             return command(*args, **kwargs)
         except (CapsNetInputError, backends.BackendError) as error:
-            raise InputError(str(error)) from None
+            raise InputError(in_option_words(str(error))) from None
 
     return wrapper
 
@@ -204,11 +236,10 @@ def data_options(subset_help=None):
 @cli.command()
 @click.option(
     "--model",
-    type=click.Choice(MODELS),
+    type=click.Choice(families.family_names()),
     default="capsnet",
     show_default=True,
-    help="capsnet: dynamic routing (Sabour et al., 2017); efficient-capsnet: self-attention "
-    "routing (Mazzia et al., 2021). Each brings its paper's recipe as the defaults below.",
+    help=f"{MODEL_HELP}. Each brings its paper's recipe as the defaults below.",
 )
 @click.option("--epochs", type=click.IntRange(min=1), help=_recipe_help("epochs"))
 @click.option("--batch-size", type=BATCH_SIZES, help=_recipe_help("batch_size"))
@@ -221,7 +252,7 @@ def data_options(subset_help=None):
 @click.option(
     "--lam-recon",
     type=FiniteFloat(min=0),
-    default=0.392,
+    default=LAM_RECON,
     show_default=True,
     help="Weight of the reconstruction loss (0 switches it off).",
 )
@@ -274,35 +305,10 @@ def data_options(subset_help=None):
 @reports_input_errors
 def train(ctx, **options):
     """Train a CapsNet; writes trained_model.keras, checkpoints, log.csv/png, run.json."""
-    from capsnet.commands.train import run
+    from capsnet.commands.train import run, settle_options
 
-    if options["model"] == "efficient-capsnet" and _given(ctx, "routings"):
-        raise InputError(
-            "--routings applies to --model capsnet only: efficient-capsnet routes in one "
-            "self-attention step; leave --routings out"
-        )
-    if (options["weights"] or options["resume"]) and _given(ctx, "model"):
-        raise InputError(
-            "--model cannot change a saved model: --weights and --resume train the saved "
-            "architecture; leave --model out, or train a new model without them"
-        )
-    if options["weights"] or options["resume"]:
-        from capsnet.model_files import model_kind
-
-        saved = options["weights"] or options["save_dir"] / "checkpoint.keras"
-        options["model"] = model_kind(saved) or options["model"]
-    recipe = RECIPES[options["model"]]
-    options.update({name: recipe[name] for name in recipe if options[name] is None})
-    if options["weights"] or options["resume"]:
-        given = [name for name in FIXED_BY_SAVED_MODEL if _given(ctx, name)]
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            source = "--resume" if options["resume"] else "--weights"
-            raise InputError(
-                f"{flags} cannot change a saved model: with {source} the model's own value is used; "
-                f"leave {flags} out, or train a new model without {source}"
-            )
-    run(TrainConfig(**options))
+    given = {name for name in options if _given(ctx, name)}
+    run(settle_options(options, given))
 
 
 def _given(ctx, name):
@@ -373,7 +379,7 @@ def predict(weights, inputs, invert, as_json):
 def info(weights):
     """Backend, versions, devices, model summary and parameter count."""
     import capsnet
-    from capsnet.model_files import load_capsnet, model_kind
+    from capsnet.model_files import load_capsnet
 
     plugin = backends.setup()
     env = backends.environment(plugin)
@@ -386,9 +392,10 @@ def info(weights):
         if reason:
             click.echo(f"{precision} computes in {computed} here: {reason}")
     click.echo("fast paths: " + (", ".join(env["fast_paths"]) or "none"))
-    click.echo("presets (--weights NAME): " + "; ".join(f"{k}: {v}" for k, v in PRESETS.items()))
+    presets = families.all_presets()
+    click.echo("presets (--weights NAME): " + "; ".join(f"{k}: {what}" for k, (_, what) in presets.items()))
     models = load_capsnet(weights) if weights else capsnet.build_capsnet()
-    click.echo(f"model: {model_kind(weights) if weights else 'capsnet'}")
+    click.echo(f"model: {families.family_of_model(models.train).name}")
     models.train.summary(print_fn=lambda line, **_: click.echo(line))
     click.echo(f"parameters: {models.train.count_params():,}")
 
@@ -422,7 +429,9 @@ def export(weights, fmt, output, reconstruction):
 def bench_options(command):
     """Options shared by bench and its per-backend worker."""
     options = [
-        click.option("--model", type=click.Choice(MODELS), default="capsnet", show_default=True),
+        click.option(
+            "--model", type=click.Choice(families.family_names()), default="capsnet", show_default=True
+        ),
         click.option("--batch-size", type=BATCH_SIZES, default=100, show_default=True),
         click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True),
         click.option(

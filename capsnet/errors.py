@@ -5,5 +5,8 @@ names the problem and how to fix it.
 """
 
 
-class CapsNetInputError(Exception):
-    """Bad input: a missing or unreadable file, a wrong shape, an unknown name."""
+class CapsNetInputError(ValueError):
+    """Bad input: a missing or unreadable file, a wrong shape, an unknown name.
+
+    A `ValueError`, so that Python callers can catch it as one.
+    """

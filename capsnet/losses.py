@@ -3,11 +3,7 @@
 import keras
 from keras import ops
 
-M_PLUS = 0.9
-M_MINUS = 0.1
-DOWN_WEIGHT = 0.5
-# Paper: 0.0005 x sum of squared errors over 784 pixels = 0.392 x their mean.
-LAM_RECON = 0.392
+from capsnet.paper import DOWN_WEIGHT, LAM_RECON, M_MINUS, M_PLUS  # noqa: F401  (part of this API)
 
 
 @keras.saving.register_keras_serializable(package="capsnet")

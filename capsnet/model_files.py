@@ -1,18 +1,18 @@
-"""Saving and loading CapsNet `.keras` files safely.
+"""Saving and loading capsnet `.keras` files safely.
 
 Saves go to a temporary file in the same folder and are renamed into place,
 so an interrupted save never leaves a half-written model. Loads turn every
-way a file can be wrong into one `CapsNetInputError` that says what to do.
+way a file can be wrong into one `CapsNetInputError` that says what to do,
+and ask the model-family registry (`capsnet.models`) what the file holds.
 """
 
 import json
 import zipfile
 import zlib
 
-from capsnet import presets
+from capsnet import models as families
 from capsnet.atomic import atomic_write
 from capsnet.errors import CapsNetInputError
-from capsnet.model import views_of
 
 
 def atomic_save(model, path):
@@ -20,31 +20,33 @@ def atomic_save(model, path):
     atomic_write(path, model.save)
 
 
-def atomic_write_text(path, text):
-    """Write a text file through a temporary file and a rename."""
-    atomic_write(path, lambda temporary: temporary.write_text(text))
-
-
 def load_capsnet(path):
-    """Load a CapsNet saved by `capsnet train` (or `model.save`), uncompiled
+    """Load a model saved by `capsnet train` (or `model.save`), or a preset, uncompiled
     (`capsnet.training.load_for_resume` restores the optimizer too).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)` sharing the file's weights.
+
+    Raises:
+        CapsNetInputError: the file is missing, damaged, or not a model of a
+            registered family (the message names `weights=`).
     """
     import keras
 
-    path = presets.resolve(path)
-    fix = "pass --weights PATH to a .keras file written by `capsnet train`, or a preset (`capsnet info`)"
+    path = families.resolve_preset(path)
+    fix = "pass weights=PATH to a .keras file written by `capsnet train`, or a preset (`capsnet info`)"
     if not path.is_file():
         raise CapsNetInputError(f"model file {path} not found; {fix}")
     if not zipfile.is_zipfile(path):
         raise CapsNetInputError(
             f"{path} is not a .keras model (not a zip archive: truncated, or another format); {fix}"
         )
-    config = _read_config(path, fix)
-    if "digitcaps" not in json.dumps(config):
-        raise CapsNetInputError(f"{path} is a Keras model but not a CapsNet (no digitcaps layer); {fix}")
+    family = families.family_of_config(read_config(path, fix))
+    if family is None:
+        raise CapsNetInputError(
+            f"{path} is a Keras model but not a CapsNet of any registered family "
+            f"({', '.join(families.family_names())}); {fix}"
+        )
     import capsnet.layers  # noqa: F401  registers the layers for deserialisation
 
     try:
@@ -53,25 +55,15 @@ def load_capsnet(path):
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CapsNetInputError(f"could not load {path}: {message[:200]}; {fix}") from None
     if model.name == "capsnet_train":
-        return views_of(model)
+        return family.views_of(model)
     raise CapsNetInputError(
         f"{path} holds the model {model.name!r}; save the training model "
         f"(CapsNetModels.train) so that all three views can be rebuilt"
     )
 
 
-def model_kind(path):
-    """ "efficient-capsnet" or "capsnet": the architecture saved in a .keras file
-    (None when it cannot be read; loading it then reports why)."""
-    try:
-        config = json.dumps(_read_config(presets.resolve(path), ""))
-    except (CapsNetInputError, OSError):
-        return None
-    return "efficient-capsnet" if "SelfAttentionCapsuleLayer" in config else "capsnet"
-
-
-def _read_config(path, fix):
-    """config.json of a .keras zip, after checking every entry's CRC."""
+def read_config(path, fix="pass weights=PATH to a .keras file written by `capsnet train`"):
+    """config.json of a .keras zip (a dict), after checking every entry's CRC."""
     try:
         with zipfile.ZipFile(path) as archive:
             damaged = archive.testzip()

@@ -20,23 +20,23 @@ from capsnet.errors import CapsNetInputError
 LOCK_NAME = ".capsnet.lock"
 
 
-def check_writable(path, option="--save-dir"):
+def check_writable(path, option="save_dir"):
     """Create `path` if needed and prove a file can be written in it.
 
-    `option` names the command-line option in the messages.
+    `option` names the argument in the messages (`save_dir=PATH`).
     """
     path = Path(path)
-    fix = f"pass a writable folder as {option}"
+    fix = f"pass a writable folder as {option}=DIR"
     if path.exists() and not path.is_dir():
-        raise CapsNetInputError(f"{option} {path} is a file, not a folder; {fix}")
+        raise CapsNetInputError(f"{option}={path} is a file, not a folder; {fix}")
     try:
         path.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".capsnet-probe-"):
             pass
     except (FileExistsError, NotADirectoryError):
-        raise CapsNetInputError(f"cannot create {option} {path}: a parent of it is a file; {fix}") from None
+        raise CapsNetInputError(f"cannot create {option}={path}: a parent of it is a file; {fix}") from None
     except OSError as error:
-        raise CapsNetInputError(f"cannot write into {option} {path} ({error.strerror}); {fix}") from None
+        raise CapsNetInputError(f"cannot write into {option}={path} ({error.strerror}); {fix}") from None
     return path
 
 
@@ -65,7 +65,7 @@ def _acquire(lock, owner):
             if holder is not None and _alive(holder):
                 raise CapsNetInputError(
                     f"{lock.parent} is in use by another training run (pid {holder.get('pid')} on "
-                    f"{holder.get('host')}); wait for it, or choose another --save-dir "
+                    f"{holder.get('host')}); wait for it, or choose another save_dir=DIR "
                     f"(if no such run exists, delete {lock})"
                 ) from None
             lock.unlink(missing_ok=True)  # stale: its process is gone

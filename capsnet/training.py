@@ -15,7 +15,6 @@ import functools
 import json
 import math
 import signal
-import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -24,10 +23,11 @@ import keras
 import numpy as np
 
 from capsnet import fast_ops, losses
-from capsnet.atomic import atomic_write
-from capsnet.batches import Batches, Examples
+from capsnet.atomic import atomic_write, atomic_write_text
+from capsnet.data.batches import Batches, Examples
+from capsnet.epoch_timer import EpochTimer
 from capsnet.errors import CapsNetInputError
-from capsnet.model_files import atomic_save, atomic_write_text, load_capsnet
+from capsnet.model_files import atomic_save, load_capsnet
 
 ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
@@ -78,14 +78,14 @@ def load_for_resume(path):
     if skipped:
         raise CapsNetInputError(
             f"{path} holds optimizer state that does not fit Adam for this model; start again "
-            f"without --resume, or continue from its weights with --weights"
+            f"without resume=True, or continue from its weights with weights=PATH"
         )
     return models
 
 
 def inputs_and_targets(x, labels, num_classes):
     """Keras fit arrays for the training model, `(x, y)` and `(y, x)`: float32
-    images in [0, 1] and one-hot labels (see `capsnet.batches.Examples`)."""
+    images in [0, 1] and one-hot labels (see `capsnet.data.batches.Examples`)."""
     return Examples(x, labels, num_classes)[:]
 
 
@@ -114,7 +114,7 @@ def read_checkpoint_state(save_dir):
         {"epoch": int, "optimizer_step": int or None, "best_val_accuracy": float or None}
     """
     checkpoint = Path(save_dir) / "checkpoint.keras"
-    fresh = "start again without --resume (or pass the --save-dir of the interrupted run)"
+    fresh = "start again without resume=True (or pass the save_dir=DIR of the interrupted run)"
     if not checkpoint.is_file():
         raise CapsNetInputError(f"nothing to resume in {save_dir} (no checkpoint.keras); {fresh}")
     try:
@@ -164,29 +164,8 @@ def check_resumed_step(models, state, path):
     if expected is not None and actual != expected:
         raise CapsNetInputError(
             f"{path} is inconsistent: its optimizer step {actual} but its state says {expected}; "
-            f"start again without --resume, or continue from its weights with --weights"
+            f"start again without resume=True, or continue from its weights with weights=PATH"
         )
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Records each finished epoch's wall time (after the device has finished)."""
-
-    def __init__(self, sync, times, stop):
-        super().__init__()
-        self.sync = sync
-        self.times = times
-        self.stop = stop
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.sync()
-        self.start = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.stop.halted:
-            return
-        self.sync()
-        self.times.append(round(time.perf_counter() - self.start, 3))
-        print(f"epoch {epoch + 1}: {self.times[-1]:.1f} s")
 
 
 class GracefulStop(keras.callbacks.Callback):
@@ -300,7 +279,7 @@ class OneProcess:
         pass
 
     def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
-        """Keras fit's data arguments: `train` and `validation` are `capsnet.batches.Examples`."""
+        """Keras fit's data arguments: `train` and `validation` are `capsnet.data.batches.Examples`."""
         return {
             "x": Batches(train, batch_size, seed, initial_epoch),
             "validation_data": Batches(validation, batch_size),
@@ -365,7 +344,12 @@ def fit(
         save_dir.mkdir(parents=True, exist_ok=True)
         callbacks += [
             # The timer first: on_epoch_saved (run.json) must see this epoch's time.
-            EpochTimer(sync, epoch_times, stop),
+            EpochTimer(
+                sync,
+                epoch_times,
+                skip=lambda: stop.halted,
+                report=lambda epoch, seconds: print(f"epoch {epoch + 1}: {seconds:.1f} s"),
+            ),
             SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
             EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
         ]
@@ -386,7 +370,7 @@ def fit(
     if stop.diverged:
         raise CapsNetInputError(
             f"training diverged: the loss became NaN or infinite; {save_dir / 'checkpoint.keras'} "
-            f"keeps the last finished epoch: lower --lr, check the data, or add --precision float32"
+            f"keeps the last finished epoch: lower lr=LR, check the data, or train with precision='float32'"
         )
     if group.chief:
         atomic_save(train_model, save_dir / "trained_model.keras")

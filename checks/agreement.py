@@ -51,11 +51,12 @@ def bound(variant, figure):
 
 # Adam epsilon for the strict training rows; see the last bound.
 STRICT_EPSILON = 1e-4
-# Each model compared: name -> (architecture, build options).
+# Each model compared: name -> (model family, build options, whether the
+# training rows compare each weight on its own; see `compare`).
 VARIANTS = {
-    "capsnet r1": ("capsnet", {"routings": 1}),
-    "capsnet r3": ("capsnet", {"routings": 3}),
-    "efficient-capsnet": ("efficient-capsnet", {}),
+    "capsnet r1": ("capsnet", {"routings": 1}, True),
+    "capsnet r3": ("capsnet", {"routings": 3}, True),
+    "efficient-capsnet": ("efficient-capsnet", {}, False),
 }
 BATCH = 16
 STEPS = 10
@@ -72,13 +73,11 @@ def batches():
     return [(x[i : i + BATCH], y[i : i + BATCH]) for i in range(0, len(x), BATCH)]
 
 
-def build(architecture, options):
+def build(family, options):
     """The model to compare, without random shifts."""
-    import capsnet
-    from capsnet.efficient_capsnet import build_efficient_capsnet
+    from capsnet import models
 
-    builder = build_efficient_capsnet if architecture == "efficient-capsnet" else capsnet.build_capsnet
-    return builder(shift_pixels=0, **options)
+    return models.build(family, (28, 28, 1), 10, shift_pixels=0, **options)
 
 
 def _shared_weights(weights_file, model):
@@ -102,9 +101,9 @@ def worker(weights_dir, out_file):
     plugin = backends.setup("float32", seed=0)
     data = batches()
     results = {}
-    for variant, (architecture, options) in VARIANTS.items():
-        models = build(architecture, options)
-        weights = _shared_weights(Path(weights_dir) / f"{architecture}.npz", models.train)
+    for variant, (family, options, _) in VARIANTS.items():
+        models = build(family, options)
+        weights = _shared_weights(Path(weights_dir) / f"{family}.npz", models.train)
         models.train.set_weights(weights)
         x, y = data[0]
         prefix = f"{variant}/"
@@ -182,14 +181,13 @@ def compare(a, b):
     gradient row still checks every weight on its own (inference mode).
     """
     figures = {}
-    for variant, (architecture, _) in VARIANTS.items():
+    for variant, (_, _, per_weight) in VARIANTS.items():
         p = f"{variant}/"
         forward = max(
             float(np.max(np.abs(a[p + k] - b[p + k])))
             for k in ("lengths", "recon", "eval_lengths", "eval_recon")
         )
         n_weights = len([k for k in a.files if k.startswith(p + "grad/")])
-        per_weight = architecture != "efficient-capsnet"
 
         def weights(key, n_weights=n_weights, per_weight=per_weight):
             return _weights_difference(a, b, key, n_weights, per_weight)

@@ -21,16 +21,15 @@ from pathlib import Path
 import numpy as np
 
 from capsnet.fresh_process import run_on_backend
+from capsnet.models import family_names
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 1e-5
 # Each model's `train` options; 1,000 images in batches of 100 make 10 steps an epoch for both.
 TRAIN_IMAGES, BATCH = 1000, 100
 STEPS = TRAIN_IMAGES // BATCH
-MODELS = {
-    "capsnet": ("--model", "capsnet", "--batch-size", str(BATCH)),
-    "efficient-capsnet": ("--model", "efficient-capsnet", "--batch-size", str(BATCH)),
-}
+# Every registered model family.
+MODELS = {name: ("--model", name, "--batch-size", str(BATCH)) for name in family_names()}
 
 
 def _run(backend, *args):
@@ -49,8 +48,8 @@ def inspect_worker(out_file, predict, optimizer):
     from keras import ops
 
     from capsnet import backends
-    from capsnet.batches import as_float
     from capsnet.data import load
+    from capsnet.data.batches import as_float
     from capsnet.model_files import load_capsnet
     from capsnet.training import load_for_resume
 

@@ -1,13 +1,14 @@
-"""Datasets stay uint8 in memory; `capsnet.batches` scales them a batch at a time."""
+"""Datasets stay uint8 in memory; `capsnet.data.batches` scales them a batch at a time."""
 
 import keras
 import numpy as np
 import pytest
 
 import capsnet
-from capsnet import batches, data, training
-from capsnet.batches import Batches, Examples, as_float
+from capsnet import data, training
 from capsnet.commands.evaluate import lengths_and_reconstructions
+from capsnet.data import batches
+from capsnet.data.batches import Batches, Examples, as_float
 
 
 def test_as_float_is_each_byte_over_255():

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from keras import ops
 
-from capsnet.efficient_capsnet import build_efficient_capsnet
 from capsnet.model_files import atomic_save, load_capsnet
+from capsnet.models.efficient_capsnet.model import build_efficient_capsnet
 from tests import reference
 
 

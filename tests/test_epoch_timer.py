@@ -5,7 +5,7 @@ import time
 import keras
 import numpy as np
 
-from capsnet.commands.epoch_timer import EpochTimer
+from capsnet.epoch_timer import EpochTimer
 
 
 class _SlowBatches(keras.callbacks.Callback):

@@ -6,7 +6,7 @@ import pytest
 
 from capsnet.data import SAMPLE
 from capsnet.model_files import load_capsnet
-from capsnet.presets import resolve
+from capsnet.models import resolve_preset as resolve
 from tests.cli_helpers import assert_input_error, invoke
 
 BACKEND = keras.backend.backend()

@@ -35,7 +35,7 @@ def test_matmul_peak_is_a_positive_rate():
 def test_forward_flops_of_efficient_capsnet():
     """Mazzia et al.'s MNIST network, by hand: four convolutions, the depthwise
     primary capsules, one self-attention step and the decoder."""
-    from capsnet.efficient_capsnet import build_efficient_capsnet
+    from capsnet.models.efficient_capsnet.model import build_efficient_capsnet
 
     convs = 24 * 24 * 32 * (5 * 5 * 1) + 22 * 22 * 64 * (3 * 3 * 32) + 20 * 20 * 64 * (3 * 3 * 64)
     convs += 9 * 9 * 128 * (3 * 3 * 64)  # 20 -> 9, stride 2

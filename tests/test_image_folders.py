@@ -1,4 +1,4 @@
-"""`--data DIR` with one sub-folder of images per class (capsnet.image_folders)."""
+"""`--data DIR` with one sub-folder of images per class (capsnet.data.folders)."""
 
 import json
 import logging
@@ -70,9 +70,9 @@ def test_colour_mixed_sizes_and_a_validation_split(tmp_path):
     write_folders(tmp_path / "other", layout=("",), per_class=(2,), colour=True, size=(32, 30))
     for path in (tmp_path / "other").rglob("*.*"):
         path.rename(root / path.parent.name / f"big-{path.name}")
-    with pytest.raises(CapsNetInputError, match="different sizes .* --image-size"):
+    with pytest.raises(CapsNetInputError, match=r"different sizes .* pass image_size=\(H, W\)"):
         datasets.load(path=root, folders={"validation_split": 0.25})
-    with pytest.raises(CapsNetInputError, match="--validation-split"):
+    with pytest.raises(CapsNetInputError, match="or pass validation_split=0.2"):
         datasets.load(path=root, folders={"image_size": (28, 28)})
     data = datasets.load(path=root, folders={"image_size": (32, 32), "validation_split": 0.25})
     assert data.class_names == ("one", "seven", "two")

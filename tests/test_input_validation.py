@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from capsnet import data, images, inputs
+from capsnet import data
+from capsnet.data import pictures, validation
 from capsnet.errors import CapsNetInputError
 from tests.cli_helpers import assert_input_error, invoke
 
@@ -130,7 +131,7 @@ def test_16_bit_png_is_scaled_not_clipped(tmp_path):
     Image.fromarray(pixels).save(path)
     with Image.open(path) as image:
         assert image.mode.startswith("I")  # really stored at 16 bits
-    got = images.load_for_model(path, (28, 28, 1))
+    got = pictures.load_for_model(path, (28, 28, 1))
     np.testing.assert_allclose(got[0, ..., 0], pixels / 65535.0, atol=1e-6)
 
 
@@ -138,7 +139,7 @@ def test_npy_input_is_validated(tmp_path):
     path = tmp_path / "bad.npy"
     np.save(path, np.full((28, 28), np.nan, "float32"))
     with pytest.raises(CapsNetInputError, match="NaN"):
-        images.load_for_model(path, (28, 28, 1))
+        pictures.load_for_model(path, (28, 28, 1))
 
 
 def test_predict_refuses_a_model_that_outputs_nan(tmp_path, trained_dir, digits):
@@ -158,7 +159,7 @@ def test_predict_refuses_a_model_that_outputs_nan(tmp_path, trained_dir, digits)
 
 def test_integer_pixels_up_to_255_in_wide_types(digits):
     x, _ = digits
-    np.testing.assert_allclose(inputs.unit_pixels(x.astype("int64"), "x"), x / 255.0, rtol=1e-6)
+    np.testing.assert_allclose(validation.unit_pixels(x.astype("int64"), "x"), x / 255.0, rtol=1e-6)
 
 
 @pytest.mark.parametrize(

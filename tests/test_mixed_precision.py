@@ -6,8 +6,8 @@ import pytest
 from keras import ops
 
 import capsnet
-from capsnet.batches import as_float
 from capsnet.data import load, one_hot
+from capsnet.data.batches import as_float
 from capsnet.model_files import load_capsnet
 from capsnet.training import compile_for_training
 

@@ -95,8 +95,8 @@ def test_a_few_steps_on_real_digits_start_learning(digit_initializer, fast_paths
     """A guard against anything that stalls training from the start (an
     epsilon floor under the capsule lengths did: the margin loss stayed at
     0.81 with Glorot W)."""
-    from capsnet.batches import as_float
     from capsnet.data import load, one_hot
+    from capsnet.data.batches import as_float
     from capsnet.training import compile_for_training
 
     keras.utils.set_random_seed(0)

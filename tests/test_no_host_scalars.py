@@ -43,7 +43,7 @@ def _tensors_from_numbers(run):
 
 
 def test_a_capsnet_training_step_makes_no_tensor_from_a_python_number():
-    from capsnet.model import build_capsnet
+    from capsnet.models.capsnet.model import build_capsnet
     from capsnet.training import compile_for_training, inputs_and_targets
 
     models = build_capsnet(conv_filters=8, num_primary_channels=2, seed=1)

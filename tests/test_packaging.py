@@ -36,7 +36,8 @@ def test_wheel_installs_only_the_capsnet_package(tmp_path):
         "capsnet/backends/__init__.py",
         "capsnet/backends/torch_plugin.py",
         "capsnet/sample_data/mnist_sample.npz",
-        "capsnet/presets/efficient-capsnet-mnist.keras",
+        "capsnet/models/efficient_capsnet/presets/efficient-capsnet-mnist.keras",
+        "capsnet/models/capsnet/model.py",
     ):
         assert module in names, module
     assert "capsnet = capsnet.cli:main" in entry_points

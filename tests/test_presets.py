@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from capsnet.data import SAMPLE
-from capsnet.presets import PRESETS, resolve
+from capsnet.models import all_presets
+from capsnet.models import resolve_preset as resolve
 from tests.cli_helpers import assert_input_error, invoke
 
 # Measured on MNIST's 10,000 test images, the preset's error is far lower;
@@ -17,7 +18,7 @@ SAMPLE_ACCURACY = 0.99
 
 
 def test_every_preset_is_shipped():
-    for name in PRESETS:
+    for name in all_presets():
         path = resolve(name)
         assert path.is_file() and path.stat().st_size < 1_000_000, path
 

@@ -24,9 +24,16 @@ def test_identity_outside_training(images):
     np.testing.assert_array_equal(ops.convert_to_numpy(RandomShift(0)(images, training=True)), images)
 
 
-def test_training_shifts_by_at_most_max_shift(images):
+def test_training_shifts_by_at_most_shift_pixels(images):
     out = ops.convert_to_numpy(RandomShift(2, seed=3)(images, training=True))
     for b in range(len(images)):
         candidates = [reference.shift(images[b], dy, dx) for dy in range(-2, 3) for dx in range(-2, 3)]
         assert any(np.array_equal(out[b], c) for c in candidates)
     assert not np.array_equal(out, images)
+
+
+def test_reads_the_config_of_0_1_x_files():
+    """capsnet 0.1.x saved the layer's shift as `max_shift`; those configs still load."""
+    layer = RandomShift.from_config({"name": "random_shift", "max_shift": 3, "seed": 1})
+    assert layer.shift_pixels == 3
+    assert layer.get_config()["shift_pixels"] == 3 and "max_shift" not in layer.get_config()

@@ -235,7 +235,7 @@ def test_each_saved_epoch_is_recorded_with_its_time(tmp_path, tiny_npz):
     """run.json is rewritten when an epoch is saved: that epoch's time must be in
     it already, or a run interrupted later loses it."""
     from capsnet import data as datasets
-    from capsnet.model import build_capsnet
+    from capsnet.models.capsnet.model import build_capsnet
 
     data = datasets.load("mnist", tiny_npz)
     models = build_capsnet(num_classes=10, routings=1)
@@ -263,7 +263,8 @@ def test_ctrl_c_stops_at_once_without_validating_the_cut_epoch(tmp_path, monkeyp
     import signal
 
     import capsnet
-    from capsnet import batches, data
+    from capsnet import data
+    from capsnet.data import batches
 
     sample = data.load("sample", subset=30)
     sample = sample._replace(x_test=sample.x_test[:7], y_test=sample.y_test[:7])

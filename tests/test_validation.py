@@ -50,7 +50,7 @@ def test_image_smaller_than_kernel():
 
 
 def test_bad_shift_and_recon_weight():
-    with pytest.raises(ValueError, match="max_shift=-1"):
+    with pytest.raises(ValueError, match="shift_pixels=-1"):
         capsnet.RandomShift(-1)
     with pytest.raises(ValueError, match="lam_recon=-0.1"):
         capsnet.ReconstructionLoss(-0.1)

@@ -16,8 +16,8 @@ import numpy as np  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 
 from capsnet.backends import torch_ddp  # noqa: E402
-from capsnet.batches import Examples  # noqa: E402
-from capsnet.model import build_capsnet  # noqa: E402
+from capsnet.data.batches import Examples  # noqa: E402
+from capsnet.models.capsnet.model import build_capsnet  # noqa: E402
 from capsnet.training import compile_for_training  # noqa: E402
 
 group = torch_ddp.TorchProcessGroup()

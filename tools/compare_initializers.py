@@ -31,8 +31,8 @@ def run_one(data, name, seed, steps, batch_size, n_test):
 
     import capsnet
     from capsnet import backends
-    from capsnet.batches import as_float
     from capsnet.data import one_hot
+    from capsnet.data.batches import as_float
     from capsnet.training import compile_for_training
 
     backends.setup("float32", seed=seed)
@@ -63,8 +63,8 @@ def main():
     import keras
 
     from capsnet import backends
+    from capsnet.atomic import atomic_write_text
     from capsnet.data import load
-    from capsnet.model_files import atomic_write_text
 
     data = load(path=args.data)
     runs = []

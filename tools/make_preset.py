@@ -1,15 +1,14 @@
 """Turn a trained model into a shipped preset: `python -m tools.make_preset RUN.keras NAME`.
 
 Keeps the capsules and drops the decoder and the random shifts (the preset
-classifies; it does not reconstruct), and writes capsnet/presets/NAME.keras
-through a temporary file. Add NAME to `capsnet.presets.PRESETS` as well.
+classifies; it does not reconstruct), and writes NAME.keras into the presets
+folder of the model's family (capsnet/models/<family>/presets/) through a
+temporary file. Add NAME to that family's `presets` as well.
 """
 
 import argparse
 import os
 from pathlib import Path
-
-PRESETS = Path(__file__).resolve().parent.parent / "capsnet" / "presets"
 
 
 def main(argv=None):
@@ -19,11 +18,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-    from capsnet.model import classifier_only
     from capsnet.model_files import atomic_save, load_capsnet
+    from capsnet.models import family_of_model
 
-    out = PRESETS / f"{args.name}.keras"
-    atomic_save(classifier_only(load_capsnet(args.model)).train, out)
+    models = load_capsnet(args.model)
+    family = family_of_model(models.train)
+    out = family.preset_path(args.name)
+    atomic_save(family.classifier_only(models).train, out)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from capsnet import backends, flops, plots
 from capsnet import data as datasets
+from capsnet import models as families
 from capsnet.atomic import atomic_write
 from capsnet.fresh_process import run_on_backend
 from capsnet.save_dir import check_writable
@@ -51,7 +52,7 @@ def worker(config):
         jit="auto" if config.jit is None else config.jit,
         model=config.model,
         batch_size=config.batch_size,
-        routings=config.routings if config.model == "capsnet" else None,
+        routings=config.routings if families.get_family(config.model).accepts("routings") else None,
         fast_paths=env["fast_paths"],
         versions=env["versions"],
         devices=env["devices"],
@@ -66,11 +67,12 @@ def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=
     `train_step()` runs one training step on that batch and waits for its loss."""
     import keras
 
-    from capsnet import builders
     from capsnet.training import compile_for_training, inputs_and_targets
 
     sample = datasets.load("sample", data)
-    models = builders.build(model, sample.input_shape, 10, routings=routings)
+    family = families.get_family(model)
+    options = {"routings": routings} if family.accepts("routings") else {}
+    models = family.build(sample.input_shape, 10, **options)
     compile_for_training(models.train, jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)
     (x, y), _ = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10)
@@ -85,7 +87,7 @@ def measure(plugin, config):
     """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
     import keras
 
-    from capsnet.commands.epoch_timer import EpochTimer
+    from capsnet.epoch_timer import EpochTimer
     from capsnet.training import inputs_and_targets
 
     batch_size, steps, warmup = config.batch_size, config.steps, config.warmup
@@ -180,7 +182,7 @@ def run_all(runs, worker_args, out_dir):
     machine's matmul peak (the best any backend's matrix product reached here
     in that dtype) and its speed relative to float32 on the same backend.
     """
-    out_dir = check_writable(out_dir, "--out")
+    out_dir = check_writable(out_dir, "out")
     results = {}
     for name, precision in runs:
         key = name if len({p for _, p in runs}) == 1 else f"{name} {precision}"

@@ -6,6 +6,8 @@ Defaults are the paper's and the seed project's; the command line shows them.
 from dataclasses import dataclass
 from pathlib import Path
 
+from capsnet.paper import LAM_RECON
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -15,7 +17,7 @@ class DataConfig:
     dataset: str = "mnist"
     data: Path | None = None
     subset: int | None = None  # the first N images (training images for train, test images for test)
-    # Class folders only (capsnet.image_folders):
+    # Class folders only (capsnet.data.folders):
     image_size: tuple[int, int] | None = None  # resize to (height, width); None: all the same size
     channels: int | None = None  # 1 or 3; None: from the images (test: from the model)
     validation_split: float | None = None  # held-out fraction when there is no test/ or val/ folder
@@ -32,25 +34,17 @@ class DataConfig:
         }
 
 
-MODELS = ("capsnet", "efficient-capsnet")
-
-# Each model's training recipe, used where the command line leaves a setting out:
-# Sabour et al. (2017) and the seed project for capsnet; the authors' code
-# (config.json) for Efficient-CapsNet (Mazzia et al., 2021).
-RECIPES = {
-    "capsnet": {"epochs": 50, "batch_size": 100, "lr": 1e-3, "lr_decay": 0.9},
-    "efficient-capsnet": {"epochs": 150, "batch_size": 16, "lr": 5e-4, "lr_decay": 0.97},
-}
-
-
 @dataclass(frozen=True)
 class TrainConfig(DataConfig):
-    model: str = "capsnet"  # one of MODELS
+    """`capsnet train`'s settings; `capsnet.commands.train.settle_options` fills
+    the training settings from the model family's recipe."""
+
+    model: str = "capsnet"  # a registered family (capsnet.models.family_names())
     epochs: int = 50
     batch_size: int = 100
     lr: float = 1e-3
     lr_decay: float = 0.9  # learning-rate multiplier per epoch
-    lam_recon: float = 0.392
+    lam_recon: float = LAM_RECON
     routings: int = 3
     shift_pixels: int = 2
     save_dir: Path = Path("result")
@@ -89,7 +83,7 @@ class PredictConfig:
 class BenchConfig:
     """One backend's measurement (`bench` runs one worker per backend with these)."""
 
-    model: str = "capsnet"  # one of MODELS
+    model: str = "capsnet"  # a registered family
     batch_size: int = 100
     routings: int = 3
     steps: int = 10

@@ -2,12 +2,14 @@
 
 import numpy as np
 
-from capsnet import backends, images, inputs, plots
+from capsnet import backends, plots
 from capsnet import data as datasets
-from capsnet.batches import Batches, Examples, as_float
+from capsnet.commands.progress import reading_images
+from capsnet.data import pictures, validation
+from capsnet.data.batches import Batches, Examples, as_float
 from capsnet.errors import CapsNetInputError
-from capsnet.model import class_names
 from capsnet.model_files import check_input_shape, load_capsnet
+from capsnet.models.capsule_views import class_names
 from capsnet.save_dir import check_writable
 
 # The seed's latent walk: each dimension offset by -0.25..0.25 in steps of 0.05.
@@ -21,13 +23,13 @@ def _model_and_data(config):
     height, width, channels = models.evaluate.inputs[0].shape[1:]
     folders = config.folder_options()
     folders.update(image_size=config.image_size or (height, width), channels=config.channels or channels)
-    data = datasets.load(config.dataset, config.data, folders=folders)
+    data = datasets.load(config.dataset, config.data, folders=folders, progress=reading_images)
     if config.subset is not None:
         data = data._replace(x_test=data.x_test[: config.subset], y_test=data.y_test[: config.subset])
     what = f"dataset {config.data or config.dataset}"
     check_input_shape(models, data.input_shape, what=what)
     num_classes = models.evaluate.outputs[0].shape[-1]
-    inputs.class_labels(data.y_test, f"{what}: y_test", num_classes)
+    validation.class_labels(data.y_test, f"{what}: y_test", num_classes)
     return models, data
 
 
@@ -122,7 +124,7 @@ def predict_files(config):
     input_shape = tuple(models.evaluate.inputs[0].shape[1:])
     results = []
     for path in paths:
-        batch = images.load_for_model(path, input_shape, invert)
+        batch = pictures.load_for_model(path, input_shape, invert)
         lengths, _ = lengths_and_reconstructions(models, batch)
         if not np.all(np.isfinite(lengths)):
             raise CapsNetInputError(

@@ -17,8 +17,8 @@ import numpy as np
 
 from capsnet import backends, fast_ops
 from capsnet.errors import CapsNetInputError
-from capsnet.model import classifier_only
 from capsnet.model_files import load_capsnet
+from capsnet.models import classifier_only
 
 # format -> the suffix of its default output path ("" for a folder)
 FORMATS = {"onnx": ".onnx", "tf_saved_model": "", "openvino": ".xml"}

@@ -11,12 +11,60 @@ from pathlib import Path
 import click
 import keras
 
-from capsnet import backends, builders, plots, training
+from capsnet import backends, plots, training
 from capsnet import data as datasets
+from capsnet import models as families
 from capsnet import save_dir as save_dirs
+from capsnet.atomic import atomic_write_text
+from capsnet.commands.configs import TrainConfig
+from capsnet.commands.progress import reading_images
 from capsnet.errors import CapsNetInputError
-from capsnet.model import architecture
-from capsnet.model_files import atomic_save, atomic_write_text, check_input_shape, load_capsnet
+from capsnet.model_files import atomic_save, check_input_shape, load_capsnet
+from capsnet.models.capsule_views import classes_layer
+
+# Architecture options that a saved model (--weights, --resume) already fixes.
+FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
+RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay")
+
+
+def settle_options(options, given):
+    """The `TrainConfig` of `capsnet train`'s options.
+
+    Args:
+        options: option name -> value, None for the training settings the
+            user left out (they come from the family's recipe).
+        given: the names of the options the user set.
+
+    With --weights or --resume the saved model's family is trained (read from
+    the file), and the options its architecture fixes are refused.
+    """
+    options = dict(options)
+    saved = options["weights"] or (options["resume"] and Path(options["save_dir"]) / "checkpoint.keras")
+    source = "--resume" if options["resume"] else "--weights"
+    if saved and "model" in given:
+        raise CapsNetInputError(
+            f"--model cannot change a saved model: --weights and --resume train the saved "
+            f"architecture; leave --model out, or train a new model without {source}"
+        )
+    family = (saved and families.family_of_file(saved)) or families.get_family(options["model"])
+    options["model"] = family.name
+    for option, why in family.not_accepted.items():
+        if option in given:
+            flag = "--" + option.replace("_", "-")
+            takers = [n for n in families.family_names() if families.get_family(n).accepts(option)]
+            raise CapsNetInputError(
+                f"{flag} applies to --model {', '.join(takers)} only: {why}; leave {flag} out"
+            )
+    recipe = family.recipe.as_options()
+    options.update({name: recipe[name] for name in RECIPE_OPTIONS if options[name] is None})
+    fixed = [name for name in FIXED_BY_SAVED_MODEL if name in given]
+    if saved and fixed:
+        flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
+        raise CapsNetInputError(
+            f"{flags} cannot change a saved model: with {source} the model's own value is used; "
+            f"leave {flags} out, or train a new model without {source}"
+        )
+    return TrainConfig(**options)
 
 
 def run(config):
@@ -29,7 +77,11 @@ def run(config):
     """
     plugin = backends.setup(config.precision, config.seed)
     data = datasets.load(
-        config.dataset, config.data, config.subset, folders=config.folder_options(config.seed)
+        config.dataset,
+        config.data,
+        config.subset,
+        folders=config.folder_options(config.seed),
+        progress=reading_images,
     )
     scope, group = _distribution(config, plugin)
     try:
@@ -62,7 +114,8 @@ def _train(config, plugin, data, save_dir, scope, group):
         "command": " ".join(["capsnet", *map(_portable, sys.argv[1:])]),
         "options": {
             **{k: _portable(v) if isinstance(v, Path) else v for k, v in asdict(config).items()},
-            **architecture(models.train),  # on --resume and --weights the saved model's, not the defaults
+            # on --resume and --weights the saved model's, not the defaults
+            **families.family_of_model(models.train).architecture(models.train),
         },
         "train_images": len(data.x_train),
         "test_images": len(data.x_test),
@@ -71,7 +124,7 @@ def _train(config, plugin, data, save_dir, scope, group):
     }
 
     def write_record(_epochs_done=None):
-        record["epoch_times_s"] = earlier_times + epoch_times
+        record["epoch_times_s"] = earlier_times + [round(seconds, 3) for seconds in epoch_times]
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
     echo(
@@ -131,22 +184,16 @@ def _models(config, data, save_dir):
             )
     else:
         models = build_model(config, data)
-        models.train.get_layer("length").class_names = list(data.class_names) if data.class_names else None
+        classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None
     training.compile_for_training(models.train, config.lr)
     return models, 0, None
 
 
 def build_model(config, data):
-    """A new model of kind `config.model` for images and classes like `data`'s."""
-    return builders.build(
-        config.model,
-        data.input_shape,
-        data.num_classes,
-        routings=config.routings,
-        shift_pixels=config.shift_pixels,
-        lam_recon=config.lam_recon,
-        seed=config.seed,
-    )
+    """A new model of family `config.model` for images and classes like `data`'s."""
+    family = families.get_family(config.model)
+    options = {name: getattr(config, name) for name in family.options}
+    return family.build(data.input_shape, data.num_classes, **options)
 
 
 def _distribution(config, plugin):

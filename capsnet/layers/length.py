@@ -16,6 +16,9 @@ class Length(keras.layers.Layer):
     Args:
         class_names: optional names of the classes, in capsule order; kept in
             the saved model so that `predict` and `test` can print them.
+        model_family: the registered name of the model family this layer
+            ends (`capsnet.models`); kept in the saved model so that a file
+            says what it holds.
 
     Input shape:
         `(batch, num_capsule, dim_capsule)`.
@@ -24,9 +27,12 @@ class Length(keras.layers.Layer):
         `(batch, num_capsule)`, float32.
     """
 
-    def __init__(self, class_names=None, **kwargs):
+    def __init__(self, class_names=None, model_family=None, **kwargs):
         super().__init__(**kwargs)
         self.class_names = [str(name) for name in class_names] if class_names is not None else None
+        if model_family is not None and not isinstance(model_family, str):
+            raise ValueError(f"Length's model_family must be a family's name (a str), got {model_family!r}")
+        self.model_family = model_family
 
     def build(self, input_shape):
         validation.rank("Length", input_shape, 3, "(batch, num_capsule, dim_capsule)")
@@ -46,4 +52,6 @@ class Length(keras.layers.Layer):
         config = super().get_config()
         if self.class_names is not None:
             config["class_names"] = self.class_names
+        if self.model_family is not None:
+            config["model_family"] = self.model_family
         return config

@@ -24,16 +24,18 @@ def shift_matrices(shifts, size, dtype):
 
 @keras.saving.register_keras_serializable(package="capsnet")
 class RandomShift(keras.layers.Layer):
-    """Shift each image by up to `max_shift` pixels each way, zero padded.
+    """Shift each image by up to `shift_pixels` pixels each way, zero padded.
 
     This is the paper's only augmentation. It runs only in training, as
     tensor ops in the model itself (two small one-hot matrix products), so it
     stays on the device and inside the compiled step. Outside training, and
-    with `max_shift=0`, it returns its input unchanged.
+    with `shift_pixels=0`, it returns its input unchanged.
 
     Args:
-        max_shift: the largest shift in pixels, in each direction (2).
+        shift_pixels: the largest shift in pixels, in each direction (2).
         seed: optional int for reproducible shifts.
+        max_shift: the name of `shift_pixels` in capsnet 0.1.x, which the
+            files it saved still use.
 
     Input shape:
         `(batch, height, width, channels)`.
@@ -42,9 +44,11 @@ class RandomShift(keras.layers.Layer):
         Same as the input.
     """
 
-    def __init__(self, max_shift=2, seed=None, **kwargs):
+    def __init__(self, shift_pixels=2, seed=None, max_shift=None, **kwargs):
         super().__init__(**kwargs)
-        self.max_shift = validation.non_negative_int("max_shift", max_shift)
+        name = "shift_pixels" if max_shift is None else "max_shift"
+        shift_pixels = shift_pixels if max_shift is None else max_shift
+        self.shift_pixels = validation.non_negative_int(name, shift_pixels)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
 
@@ -52,12 +56,14 @@ class RandomShift(keras.layers.Layer):
         validation.rank("RandomShift", input_shape, 4, "(batch, height, width, channels)")
 
     def call(self, inputs, training=None):
-        if not training or self.max_shift == 0:
+        if not training or self.shift_pixels == 0:
             return inputs
         batch = ops.shape(inputs)[0]
         height, width = inputs.shape[1], inputs.shape[2]
         down, right = (
-            keras.random.randint((batch,), -self.max_shift, self.max_shift + 1, seed=self.seed_generator)
+            keras.random.randint(
+                (batch,), -self.shift_pixels, self.shift_pixels + 1, seed=self.seed_generator
+            )
             for _ in range(2)
         )
         rows = shift_matrices(down, height, inputs.dtype)
@@ -69,4 +75,4 @@ class RandomShift(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "max_shift": self.max_shift, "seed": self.seed}
+        return {**super().get_config(), "shift_pixels": self.shift_pixels, "seed": self.seed}

@@ -19,11 +19,11 @@ import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from capsnet.paper import LAM_RECON as RECONSTRUCTION
 from tools.gpu import summary
 from tools.gpu.context import Supervised, last_lines, run_until, say, wait_all
 
 PAPER = {"lr": 0.001, "lr_decay": 0.9, "shift_pixels": 2}
-RECONSTRUCTION = 0.392  # 0.0005 x sum of squares = 0.392 x mean squared error over 784 pixels
 # Seconds a run needs at least (start, compilation, one epoch) to be worth starting.
 MIN_START_S = 120.0
 # A training epoch also tests on the 10,000 test images: about this much longer than

@@ -4,11 +4,11 @@ import keras
 
 from capsnet import losses
 from capsnet.layers import DepthwisePrimaryCapsule, RandomShift, SelfAttentionCapsuleLayer, validation
-from capsnet.model import _check_input_shape, decoder_net, with_decoder, without_decoder
+from capsnet.models import capsule_views
 
-# The paper's MNIST recipe (its code's config.json): Adam at 5e-4, times 0.97
-# per epoch, batches of 16.
-TRAINING_DEFAULTS = {"lr": 5e-4, "lr_decay": 0.97, "batch_size": 16, "epochs": 100}
+NAME = "efficient-capsnet"
+# The layers from image to class capsules, in order.
+CAPSULE_PATH = ("backbone", "primarycaps", "digitcaps")
 
 # (filters, kernel, stride) of the four convolutions before the primary capsules.
 BACKBONE = ((32, 5, 1), (64, 3, 1), (64, 3, 1), (128, 3, 2))
@@ -75,14 +75,11 @@ def build_efficient_capsnet(
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
     """
-    input_shape = _check_input_shape(input_shape)
+    input_shape = capsule_views.check_input_shape(input_shape)
     validation.positive_int("num_classes", num_classes)
-    side = smallest_image_side()
-    if min(input_shape[:2]) < side:
-        raise ValueError(
-            f"Efficient-CapsNet needs images of at least {side}x{side} pixels, "
-            f"got {input_shape[0]}x{input_shape[1]}"
-        )
+    capsule_views.check_image_side(
+        "Efficient-CapsNet", input_shape, smallest_image_side(), "its backbone leaves a 1x1 grid"
+    )
     features = backbone(input_shape)
     grid = features.output_shape[1:3]
 
@@ -93,12 +90,28 @@ def build_efficient_capsnet(
     digits = SelfAttentionCapsuleLayer(num_classes, dim_class_capsule, name="digitcaps")
     capsules = digits(primary(features(shifted)))
     if not decoder:
-        return without_decoder(images, capsules)
-    reconstruct = decoder_net(
+        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH)
+    reconstruct = capsule_views.decoder_net(
         num_classes,
         dim_class_capsule,
         input_shape,
         hidden_initializer="he_normal",
         output_initializer="glorot_normal",
     )
-    return with_decoder(images, shifted, capsules, reconstruct, lam_recon)
+    return capsule_views.with_decoder(NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH)
+
+
+# The family's protocol (`capsnet.models.registry.ModelFamily`).
+build = build_efficient_capsnet
+
+
+def views_of(train):
+    return capsule_views.views_of(train, CAPSULE_PATH)
+
+
+def classifier_only(models):
+    return capsule_views.classifier_only(models, CAPSULE_PATH)
+
+
+def architecture(train):
+    return capsule_views.architecture(train)

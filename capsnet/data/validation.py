@@ -11,6 +11,7 @@ import logging
 
 import numpy as np
 
+from capsnet.data.dataset import Dataset
 from capsnet.errors import CapsNetInputError
 
 log = logging.getLogger("capsnet")
@@ -21,6 +22,45 @@ CHANNELS = (1, 3, 4)  # grey, colour, colour with alpha: a last axis of this siz
 def note(message):
     """Tell the user about a conversion that was made for them."""
     log.warning(message)
+
+
+def dataset_from_arrays(arrays, source):
+    """Check and convert a dataset's four arrays once, into a `Dataset`.
+
+    Args:
+        arrays: a mapping with x_train, y_train, x_test, y_test (images in any
+            layout `image_batch` reads, labels as `class_labels` reads).
+        source: how to name the dataset in messages: its path or name.
+
+    Returns:
+        `Dataset` of `stored_pixels` images `(n, height, width, channels)` and
+        int64 labels `(n,)`; class_names None.
+    """
+    x_train, x_test = (stored_pixels(arrays[k], f"{source}: {k}") for k in ("x_train", "x_test"))
+    y_train, y_test = (class_labels(arrays[k], f"{source}: {k}") for k in ("y_train", "y_test"))
+    for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
+        if len(x) != len(y):
+            raise CapsNetInputError(
+                f"{source}: x_{split} has {len(x)} images but y_{split} has {len(y)} labels"
+            )
+    if x_train.shape[1:] != x_test.shape[1:]:
+        raise CapsNetInputError(
+            f"{source}: train images {x_train.shape[1:]} and test images {x_test.shape[1:]} differ"
+        )
+    if len(np.unique(y_train)) < 2:
+        raise CapsNetInputError(
+            f"{source}: y_train holds only one class ({y_train[0]}); a classifier needs "
+            f"at least two classes to learn"
+        )
+    return Dataset(x_train, y_train, x_test, y_test)
+
+
+def stored_pixels(x, what):
+    """A batch of images as datasets keep them: uint8 as it is (a quarter of
+    float32's memory, scaled per batch by `capsnet.data.batches`), any other
+    pixels as float32 in [0, 1] (`unit_pixels`); `(n, height, width, channels)`."""
+    x = image_batch(x, what)
+    return x if x.dtype == np.uint8 else unit_pixels(x, what)
 
 
 def unit_pixels(x, what):

@@ -7,20 +7,19 @@ The layout of `keras.utils.image_dataset_from_directory`, read with Pillow
     DIR/<class>/*.png|jpg|...          with a validation split
 
 Images are decoded straight into one preallocated uint8 array per split,
-and stay uint8 in memory (`capsnet.batches` scales each batch for the model).
+and stay uint8 in memory (`capsnet.data.batches` scales each batch for the model).
 """
 
-import sys
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
+from capsnet.data.validation import note
 from capsnet.errors import CapsNetInputError
-from capsnet.inputs import note
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
 TEST_FOLDERS = ("test", "val")
-PROGRESS_FROM = 2000  # images; smaller folders load without a progress bar
 
 
 def is_image_folder_dataset(root):
@@ -28,7 +27,9 @@ def is_image_folder_dataset(root):
     return Path(root).is_dir() and any(entry.is_dir() for entry in Path(root).iterdir())
 
 
-def load_folders(root, image_size=None, channels=None, validation_split=None, strict=False, seed=0):
+def load_folders(
+    root, image_size=None, channels=None, validation_split=None, strict=False, seed=0, progress=None
+):
     """Read DIR's images into uint8 arrays.
 
     Args:
@@ -39,6 +40,10 @@ def load_folders(root, image_size=None, channels=None, validation_split=None, st
             there is no test/ or val/ folder (stratified per class, seeded).
         strict: refuse unreadable image files instead of skipping them.
         seed: the split's seed.
+        progress: None, or `progress(total)` returning a context manager whose
+            `update(n)` is called as each n images decode; called once per split
+            (training, then test) with its image count. `tqdm.tqdm(total=...)`
+            and `click.progressbar(length=...)` fit: `capsnet.commands.progress`.
 
     Returns:
         `(x_train, y_train, x_test, y_test, class_names)`: uint8 images
@@ -51,10 +56,10 @@ def load_folders(root, image_size=None, channels=None, validation_split=None, st
     class_names = _class_folders(train_root)
     if test_root is None and validation_split is None:
         raise CapsNetInputError(
-            f"{root} has no test/ or val/ folder beside train/; add one, or pass --validation-split 0.2"
+            f"{root} has no test/ or val/ folder beside train/; add one, or pass validation_split=0.2"
         )
     if test_root is not None and validation_split is not None:
-        raise CapsNetInputError(f"{root} has a {test_root.name}/ folder; leave out --validation-split")
+        raise CapsNetInputError(f"{root} has a {test_root.name}/ folder; leave out validation_split=FRACTION")
     train_files = _files(train_root, class_names)
     if test_root is not None:
         unknown = sorted(set(_class_folders(test_root)) - set(class_names))
@@ -68,13 +73,9 @@ def load_folders(root, image_size=None, channels=None, validation_split=None, st
         train_files, test_files = _split(train_files, validation_split, seed)
     images = _headers(train_files + test_files, strict)
     size = _common_size(images, image_size)
-    channels = channels or (
-        1
-        if all(mode in ("1", "L", "LA", "P;L") or mode.startswith("I") for _, _, mode in images.values())
-        else 3
-    )
-    x_train, y_train = _decode([f for f in train_files if f[0] in images], size, channels)
-    x_test, y_test = _decode([f for f in test_files if f[0] in images], size, channels)
+    channels = channels or (1 if all(_greyscale(mode) for _, _, mode in images.values()) else 3)
+    x_train, y_train = _decode([f for f in train_files if f[0] in images], size, channels, progress)
+    x_test, y_test = _decode([f for f in test_files if f[0] in images], size, channels, progress)
     for split, y in (("training", y_train), ("test", y_test)):
         if len(y) == 0:
             raise CapsNetInputError(
@@ -85,7 +86,7 @@ def load_folders(root, image_size=None, channels=None, validation_split=None, st
 
 def _greyscale(mode):
     """Whether a Pillow image mode holds grey pixels only (8- or 16-bit)."""
-    return mode in ("1", "L", "LA") or mode.startswith("I")
+    return mode in ("1", "L", "LA", "P;L") or mode.startswith("I")
 
 
 def _class_folders(folder):
@@ -125,7 +126,7 @@ def _files(folder, class_names):
 def _split(files, fraction, seed):
     """Hold out `fraction` of each class (at least one image of each class that has two)."""
     if not 0 < fraction < 1:
-        raise CapsNetInputError(f"--validation-split {fraction} must be between 0 and 1")
+        raise CapsNetInputError(f"validation_split={fraction} must be between 0 and 1")
     rng = np.random.default_rng(seed)
     labels = np.array([label for _, label in files])
     test = np.zeros(len(files), bool)
@@ -154,7 +155,7 @@ def _headers(files, strict):
         if strict:
             raise CapsNetInputError(
                 f"{len(unreadable)} file(s) cannot be read as images ({names}); fix or remove them, "
-                f"or leave out --strict to skip them"
+                f"or leave out strict=True to skip them"
             )
         note(f"skipped {len(unreadable)} unreadable image file(s): {names}")
     return headers
@@ -171,26 +172,27 @@ def _common_size(headers, image_size):
         (a, pa), (b, pb) = list(sizes.items())[:2]
         raise CapsNetInputError(
             f"the images have different sizes ({a[0]}x{a[1]} in {pa}, {b[0]}x{b[1]} in {pb}); "
-            f"pass --image-size HxW to resize them all"
+            f"pass image_size=(H, W) to resize them all"
         )
     return next(iter(sizes))
 
 
-def _decode(files, size, channels):
+def _decode(files, size, channels, progress):
     """Decode `files` into one uint8 `(n, height, width, channels)` array and int64 labels."""
     from PIL import Image
 
     height, width = size
     x = np.empty((len(files), height, width, channels), np.uint8)
     y = np.array([label for _, label in files], np.int64)
-    with _progress(files) as items:
-        for index, (path, _) in enumerate(items):
+    with (progress or _no_progress)(len(files)) as bar:
+        for index, (path, _) in enumerate(files):
             with Image.open(path) as image:
-                x[index] = _pixels(image, width, height, channels)
+                x[index] = _image_pixels(image, width, height, channels)
+            bar.update(1)
     return x, y
 
 
-def _pixels(image, width, height, channels):
+def _image_pixels(image, width, height, channels):
     """One image as uint8 `(height, width, channels)`; 16-bit grey scaled, not clipped."""
     from PIL import Image
 
@@ -203,12 +205,11 @@ def _pixels(image, width, height, channels):
     return np.asarray(image).reshape(height, width, channels)
 
 
-def _progress(files):
-    """A progress bar over `files` on stderr for large folders, else the plain list."""
-    import contextlib
+class _Silent:
+    def update(self, n):
+        pass
 
-    import click
 
-    if len(files) < PROGRESS_FROM:
-        return contextlib.nullcontext(files)
-    return click.progressbar(files, label="reading images", file=sys.stderr)
+def _no_progress(total):
+    """The progress of a caller that asked for none: a bar that draws nothing."""
+    return contextlib.nullcontext(_Silent())

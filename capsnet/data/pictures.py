@@ -1,10 +1,10 @@
-"""Reading user images (PNG, JPEG, ...) and .npy arrays for prediction."""
+"""User images (PNG, JPEG, ...) and .npy arrays, read for prediction (`capsnet predict`)."""
 
 from pathlib import Path
 
 import numpy as np
 
-from capsnet import inputs
+from capsnet.data import validation
 from capsnet.errors import CapsNetInputError
 
 
@@ -72,10 +72,10 @@ def _npy(path, input_shape):
         array.ndim == 3 and array.shape[-1] == channels and array.shape[:2] == (height, width)
     ):
         array = array[None]
-    batch = inputs.image_batch(array, str(path))
+    batch = validation.image_batch(array, str(path))
     if batch.shape[1:] != (height, width, channels):
         raise CapsNetInputError(
             f"{path} has shape {original_shape}; the model takes ({height}, {width}, {channels}) images "
             f"(or a batch of them)"
         )
-    return inputs.unit_pixels(batch, str(path))
+    return validation.unit_pixels(batch, str(path))

@@ -12,7 +12,7 @@ import math
 import keras
 import numpy as np
 
-from capsnet.data import one_hot
+from capsnet.data.dataset import one_hot
 
 
 def as_float(x):
@@ -23,7 +23,7 @@ def as_float(x):
     """
     x = np.asarray(x)
     if x.dtype == np.uint8:
-        return (x / 255.0).astype("float32")  # the rounding of `capsnet.inputs.unit_pixels`
+        return (x / 255.0).astype("float32")  # the rounding of `capsnet.data.validation.unit_pixels`
     return x.astype("float32", copy=False)
 
 

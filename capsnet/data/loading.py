@@ -1,0 +1,69 @@
+"""`load`: a registered dataset by name, or the dataset in a file or folder."""
+
+from pathlib import Path
+
+from capsnet.data import folders as class_folders
+from capsnet.data import validation
+from capsnet.data.dataset import ARRAY_NAMES, Dataset
+from capsnet.data.idx import read_idx_folder
+from capsnet.data.npz import read_npz
+from capsnet.data.registry import dataset_loader
+from capsnet.errors import CapsNetInputError
+
+
+def load(name="mnist", path=None, subset=None, folders=None, progress=None):
+    """Load a dataset by name, or from `path` (an .npz file, an IDX folder, or
+    class folders of images: `capsnet.data.folders`).
+
+    Args:
+        name: a registered dataset (`capsnet.data.dataset_names()`: "mnist",
+            "fashion_mnist", "sample", ...); ignored when `path` is given.
+        path: a file or folder to read instead of downloading; never touches the
+            network.
+        subset: keep only the first `subset` training images.
+        folders: options for class folders (`capsnet.data.folders.load_folders`'s
+            image_size, channels, validation_split, strict, seed).
+        progress: for class folders, None or `progress(total)` returning a
+            context manager whose `update(n)` is called as each n images decode
+            (once per split; see `load_folders`), e.g. `lambda total: tqdm(total=total)`.
+
+    Returns:
+        `Dataset`: images `(n, height, width, channels)` (uint8 for 8-bit
+        images, else float32 in [0, 1]) and int64 labels `(n,)`.
+
+    Raises:
+        CapsNetInputError: a missing or unreadable file, or arrays that cannot
+            be read without guessing (`capsnet.data.validation`).
+    """
+    if path is not None and class_folders.is_image_folder_dataset(path):
+        *arrays, class_names = class_folders.load_folders(path, **(folders or {}), progress=progress)
+        data = validation.dataset_from_arrays(dict(zip(ARRAY_NAMES, arrays, strict=True)), source=path)
+        data = data._replace(class_names=class_names)
+    elif path is not None:
+        data = validation.dataset_from_arrays(_from_path(Path(path)), source=path)
+    else:
+        data = _registered(name)
+    if subset is not None:
+        data = data._replace(x_train=data.x_train[:subset], y_train=data.y_train[:subset])
+    return data
+
+
+def _registered(name):
+    """The registered dataset `name`, checked like a user's files (a loader may return anything)."""
+    arrays = dataset_loader(name)()
+    if isinstance(arrays, Dataset):
+        arrays = arrays._asdict()
+    data = validation.dataset_from_arrays(arrays, source=name)
+    class_names = arrays.get("class_names")
+    return data._replace(class_names=tuple(class_names)) if class_names is not None else data
+
+
+def _from_path(path):
+    """The four arrays of an .npz file or an IDX folder."""
+    if path.is_dir():
+        return read_idx_folder(path)
+    if not path.exists():
+        raise CapsNetInputError(
+            f"data file {path} not found; pass path=PATH to an .npz file or a folder of IDX files"
+        )
+    return read_npz(path)

@@ -1,0 +1,17 @@
+"""CapsNet with dynamic routing (Sabour, Frosst & Hinton, 2017): the `capsnet` family."""
+
+from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
+
+FAMILY = register_family(
+    ModelFamily(
+        name="capsnet",
+        summary="dynamic routing (Sabour et al., 2017)",
+        module="capsnet.models.capsnet.model",
+        # The seed project's recipe (CapsNet-Keras: 50 epochs, batch 100, Adam 1e-3 x 0.9 per epoch).
+        recipe=TrainingRecipe(
+            epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017); CapsNet-Keras"
+        ),
+        options=("routings", "shift_pixels", "lam_recon", "seed"),
+        legacy_layer="CapsuleLayer",
+    )
+)

@@ -1,0 +1,136 @@
+"""Assemble the CapsNet of Sabour et al. (2017) from the capsnet layers."""
+
+import warnings
+
+import keras
+
+from capsnet import losses
+from capsnet.layers import CapsuleLayer, PrimaryCapsule, RandomShift, ReLUConv2D, validation
+from capsnet.models import capsule_views
+
+NAME = "capsnet"
+# The layers from image to class capsules, in order.
+CAPSULE_PATH = ("conv1", "primarycaps", "digitcaps")
+
+# 0.1.0 argument names of build_capsnet -> today's (one scheme: num_* counts, dim_* sizes).
+_OLD_NAMES = {
+    "n_class": "num_classes",
+    "primary_channels": "num_primary_channels",
+    "primary_dim": "dim_primary_capsule",
+    "digit_dim": "dim_class_capsule",
+}
+
+
+def _renamed_arguments(deprecated):
+    unknown = sorted(set(deprecated) - set(_OLD_NAMES))
+    if unknown:
+        raise TypeError(f"build_capsnet() got unexpected keyword arguments: {', '.join(unknown)}")
+    for old in deprecated:
+        warnings.warn(
+            f"build_capsnet({old}=...) is deprecated; use {_OLD_NAMES[old]}=...",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+    return {_OLD_NAMES[old]: value for old, value in deprecated.items()}
+
+
+def build_capsnet(
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    routings=3,
+    shift_pixels=2,
+    lam_recon=losses.LAM_RECON,
+    conv_filters=256,
+    kernel_size=9,
+    num_primary_channels=32,
+    dim_primary_capsule=8,
+    dim_class_capsule=16,
+    decoder=True,
+    seed=None,
+    digit_initializer=None,
+    **deprecated,
+):
+    """Build the training, evaluation and manipulation models.
+
+    The defaults are the paper's MNIST network (8,215,568 parameters with the
+    decoder, 6,804,224 without). Any batch size works.
+
+    Args:
+        input_shape: `(height, width, channels)` of the images; at least
+            `smallest_image_side(kernel_size)` (17) on each side.
+        num_classes: number of classes (output capsules).
+        routings: routing iterations (>= 1).
+        shift_pixels: random shift of up to this many pixels in training.
+        lam_recon: weight of the reconstruction loss (0 to switch it off).
+        conv_filters, kernel_size: the first convolution (256 filters 9x9).
+        num_primary_channels, dim_primary_capsule: PrimaryCaps (32 types of 8D).
+        dim_class_capsule: dimensions of the class capsules (16).
+        decoder: build the reconstruction decoder.
+        seed: seed for the random shifts.
+        digit_initializer: initializer of DigitCaps' W (default: CapsuleLayer's).
+        **deprecated: the 0.1.0 names `n_class`, `primary_channels`,
+            `primary_dim` and `digit_dim` (with a DeprecationWarning).
+
+    Returns:
+        `CapsNetModels(train, evaluate, manipulate)`.
+
+    Raises:
+        CapsNetInputError: images smaller than the two convolutions need.
+    """
+    renamed = _renamed_arguments(deprecated)
+    num_classes = renamed.get("num_classes", num_classes)
+    num_primary_channels = renamed.get("num_primary_channels", num_primary_channels)
+    dim_primary_capsule = renamed.get("dim_primary_capsule", dim_primary_capsule)
+    dim_class_capsule = renamed.get("dim_class_capsule", dim_class_capsule)
+    input_shape = capsule_views.check_input_shape(input_shape)
+    validation.positive_int("num_classes", num_classes)
+    validation.positive_int("routings", routings)
+    validation.positive_int("conv_filters", conv_filters)
+    validation.positive_int("kernel_size", kernel_size)
+    capsule_views.check_image_side(
+        "CapsNet",
+        input_shape,
+        smallest_image_side(kernel_size),
+        f"two {kernel_size}x{kernel_size} convolutions",
+    )
+
+    images = keras.Input(input_shape, name="image")
+    shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
+    conv1 = ReLUConv2D(conv_filters, kernel_size, padding="valid", name="conv1")
+    primary = PrimaryCapsule(
+        num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
+    )
+    digits = CapsuleLayer(
+        num_classes,
+        dim_class_capsule,
+        routings=routings,
+        kernel_initializer=digit_initializer,
+        name="digitcaps",
+    )
+    capsules = digits(primary(conv1(shifted)))
+    if not decoder:
+        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH)
+    reconstruct = capsule_views.decoder_net(num_classes, dim_class_capsule, input_shape)
+    return capsule_views.with_decoder(NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH)
+
+
+def smallest_image_side(kernel_size=9):
+    """The smallest height and width CapsNet takes: conv1 and PrimaryCaps each
+    need `kernel_size` pixels (17 for the paper's 9x9 kernels)."""
+    return 2 * kernel_size - 1
+
+
+# The family's protocol (`capsnet.models.registry.ModelFamily`).
+build = build_capsnet
+
+
+def views_of(train):
+    return capsule_views.views_of(train, CAPSULE_PATH)
+
+
+def classifier_only(models):
+    return capsule_views.classifier_only(models, CAPSULE_PATH)
+
+
+def architecture(train):
+    return capsule_views.architecture(train)

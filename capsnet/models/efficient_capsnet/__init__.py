@@ -1,0 +1,26 @@
+"""Efficient-CapsNet (Mazzia, Salvetti & Chiaberge, 2021): the `efficient-capsnet` family."""
+
+from pathlib import Path
+
+from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
+
+FAMILY = register_family(
+    ModelFamily(
+        name="efficient-capsnet",
+        summary="self-attention routing (Mazzia et al., 2021)",
+        module="capsnet.models.efficient_capsnet.model",
+        # The authors' MNIST configuration (EscVM/Efficient-CapsNet, config.json).
+        recipe=TrainingRecipe(
+            epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
+        ),
+        options=("shift_pixels", "lam_recon", "seed"),
+        not_accepted={"routings": "efficient-capsnet routes in one self-attention step"},
+        legacy_layer="SelfAttentionCapsuleLayer",
+        presets={
+            "efficient-capsnet-mnist": (
+                "Efficient-CapsNet (Mazzia et al., 2021) trained on MNIST; class lengths only (no decoder)"
+            ),
+        },
+        preset_dir=Path(__file__).parent / "presets",
+    )
+)

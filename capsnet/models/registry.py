@@ -1,0 +1,182 @@
+"""The model-family registry: one `ModelFamily` per kind of model, registered once.
+
+A family is found by its `--model` name (`get_family`), by a saved model's
+config (`family_of_config`: the family each model writes into its classes
+layer, or, for files written by capsnet 0.1.x, the layer class that only that
+family has), and by the name of one of its presets (`family_of_preset`).
+
+Nothing here imports Keras: the command line asks the registry for its
+choices before the backend is chosen. A family's Keras code lives in its own
+module (`ModelFamily.module`), imported on first use.
+"""
+
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from capsnet.errors import CapsNetInputError
+
+# The config key of the classes layer that holds the family's name.
+FAMILY_KEY = "model_family"
+
+
+@dataclass(frozen=True)
+class TrainingRecipe:
+    """The training settings a family's paper used: the defaults of `capsnet train`."""
+
+    epochs: int
+    batch_size: int
+    lr: float
+    lr_decay: float  # learning-rate multiplier per epoch
+    source: str  # where the figures come from
+
+    def as_options(self):
+        return {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "lr": self.lr,
+            "lr_decay": self.lr_decay,
+        }
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """One kind of model: how to build it, train it and read it back.
+
+    Args:
+        name: the `--model` name, also written into every saved model.
+        summary: one line for the command line's help.
+        module: the family's Keras module; it defines
+            `build(input_shape, num_classes, **options) -> CapsNetModels`,
+            `views_of(train_model) -> CapsNetModels`,
+            `classifier_only(models) -> CapsNetModels` (no decoder, no
+            shifts: what presets and exports hold) and
+            `architecture(train_model) -> dict`.
+        recipe: the `TrainingRecipe` the family's paper trained with.
+        options: the build options the family accepts besides `input_shape`
+            and `num_classes` (what `capsnet train` may pass on).
+        not_accepted: option -> why the family has no use for it (the
+            command line's error when the option is given anyway).
+        legacy_layer: the class name of a layer only this family has, which
+            recognises files saved before the family was written into them.
+        presets: preset name -> one line on what it is; the file is
+            `preset_dir / f"{name}.keras"`.
+        preset_dir: the folder of the family's preset files.
+    """
+
+    name: str
+    summary: str
+    module: str
+    recipe: TrainingRecipe
+    options: tuple = ()
+    not_accepted: dict = field(default_factory=dict)
+    legacy_layer: str | None = None
+    presets: dict = field(default_factory=dict)
+    preset_dir: Path | None = None
+
+    def _module(self):
+        return importlib.import_module(self.module)
+
+    def build(self, input_shape, num_classes, **options):
+        """A new `CapsNetModels` for images of `input_shape` and `num_classes` classes.
+
+        Options the family does not take (see `options`) are left out when
+        None and refused otherwise.
+        """
+        unknown = sorted(k for k, v in options.items() if k not in self.options and v is not None)
+        if unknown:
+            raise TypeError(f"model family {self.name!r} takes no option {', '.join(unknown)}")
+        given = {k: v for k, v in options.items() if k in self.options}
+        return self._module().build(input_shape=input_shape, num_classes=num_classes, **given)
+
+    def views_of(self, train_model):
+        """The `CapsNetModels` views of a (possibly reloaded) training model."""
+        return self._module().views_of(train_model)
+
+    def classifier_only(self, models):
+        """The same trained classifier without decoder and shifts, sharing the weights of `models`."""
+        return self._module().classifier_only(models)
+
+    def architecture(self, train_model):
+        """The options a built model fixes: `{"routings", "shift_pixels", "lam_recon"}`, None where absent."""
+        return self._module().architecture(train_model)
+
+    def accepts(self, option):
+        return option in self.options
+
+    def preset_path(self, name):
+        return self.preset_dir / f"{name}.keras"
+
+
+_FAMILIES = {}
+
+
+def register_family(family):
+    """Add `family` to the registry (once per name); returns it."""
+    if family.name in _FAMILIES:
+        raise ValueError(f"a model family named {family.name!r} is already registered")
+    clash = set(family.presets) & set(all_presets())
+    if clash:
+        raise ValueError(f"preset {', '.join(sorted(clash))} of {family.name!r} is already registered")
+    _FAMILIES[family.name] = family
+    return family
+
+
+def family_names():
+    """The registered `--model` names, in registration order."""
+    return tuple(_FAMILIES)
+
+
+def get_family(name):
+    """The family registered as `name`."""
+    try:
+        return _FAMILIES[name]
+    except KeyError:
+        raise CapsNetInputError(
+            f"unknown model family {name!r}; choose one of {', '.join(_FAMILIES)}"
+        ) from None
+
+
+def all_presets():
+    """preset name -> (family name, what it is), over every family."""
+    return {preset: (f.name, what) for f in _FAMILIES.values() for preset, what in f.presets.items()}
+
+
+def family_of_preset(name):
+    """The family that ships preset `name`, or None."""
+    return next((f for f in _FAMILIES.values() if name in f.presets), None)
+
+
+def resolve_preset(path):
+    """`path` itself, or the shipped file of the preset it names (a file that exists wins)."""
+    path = Path(path)
+    family = None if path.exists() else family_of_preset(str(path))
+    return family.preset_path(str(path)) if family else path
+
+
+def family_of_config(config):
+    """The family of a saved model, from its `config.json` (a dict), or None.
+
+    Models written by this version name their family in the classes layer's
+    config (`FAMILY_KEY`); older files are recognised by a layer class that
+    only one family has.
+    """
+    classes = set()
+    for layer_config in _layer_configs(config):
+        name = layer_config.get("config", {}).get(FAMILY_KEY)
+        if name in _FAMILIES:
+            return _FAMILIES[name]
+        classes.add(layer_config.get("class_name"))
+    return next((f for f in _FAMILIES.values() if f.legacy_layer in classes), None)
+
+
+def _layer_configs(config):
+    """Every serialised object with a `class_name` inside a Keras config, depth first."""
+    if isinstance(config, dict):
+        if "class_name" in config and isinstance(config.get("config"), dict):
+            yield config
+        for value in config.values():
+            yield from _layer_configs(value)
+    elif isinstance(config, list):
+        for value in config:
+            yield from _layer_configs(value)
