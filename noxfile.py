@@ -32,8 +32,8 @@ def pytest(session, backend):
     with tempfile.TemporaryDirectory(prefix="capsnet-jax-cache-") as cache:
         if backend == "jax":
             # Many tests compile the same model afresh (in-process and in subprocesses):
-            # a compilation cache shared by the run's processes took the JAX suite from
-            # 454 s to 402 s here. A new folder each run, so nothing stale is reused.
+            # a compilation cache shared by the run's processes saves the repeats
+            # (docs: the suite's time). A new folder each run, so nothing stale is reused.
             env.update(
                 JAX_COMPILATION_CACHE_DIR=cache,
                 JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",

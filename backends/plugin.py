@@ -1,4 +1,4 @@
-"""The interface every backend plug-in module implements (checked by tests/test_backends.py)."""
+"""The interface every backend plug-in module implements (checked by tests/backends/test_backends.py)."""
 
 from typing import Any, Callable, Protocol
 

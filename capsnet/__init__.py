@@ -30,6 +30,7 @@ def _checkout_backends():
     module = importlib.util.module_from_spec(spec)
     sys.modules["capsnet.backends"] = module
     spec.loader.exec_module(module)
+    globals()["backends"] = module  # what the import system does for a submodule it found itself
 
 
 _PUBLIC = {

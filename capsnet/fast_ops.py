@@ -33,13 +33,20 @@ def get(name, default):
 
 
 @contextlib.contextmanager
-def plain():
-    """Every op's default implementation inside the block (for graphs that leave
-    this process, such as exports); the registered ones again after it."""
+def restored_afterwards():
+    """The registry as it is now, again after the block, whatever the block registered."""
     saved = dict(_registry)
-    _registry.clear()
     try:
         yield
     finally:
         _registry.clear()
         _registry.update(saved)
+
+
+@contextlib.contextmanager
+def plain():
+    """Every op's default implementation inside the block (for graphs that leave
+    this process, such as exports); the registered ones again after it."""
+    with restored_afterwards():
+        _registry.clear()
+        yield

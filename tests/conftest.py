@@ -59,34 +59,47 @@ def trained_dir(tmp_path_factory, tiny_npz):
     """A run of `cli.py train` for one epoch on the tiny data."""
     from click.testing import CliRunner
 
+    from capsnet import fast_ops
     from capsnet.cli import cli
 
     save_dir = tmp_path_factory.mktemp("run")
-    result = CliRunner().invoke(
-        cli,
-        [
-            "train",
-            "--data",
-            str(tiny_npz),
-            "--epochs",
-            "1",
-            "--batch-size",
-            "10",
-            "--seed",
-            "1",
-            "--save-dir",
-            str(save_dir),
-        ],
-    )
+    with fast_ops.restored_afterwards():  # the run installs them for itself only
+        result = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                "--data",
+                str(tiny_npz),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "10",
+                "--seed",
+                "1",
+                "--save-dir",
+                str(save_dir),
+            ],
+        )
     assert result.exit_code == 0, result.output
     return save_dir
+
+
+@pytest.fixture(autouse=True)
+def fast_ops_of_its_own():
+    """Each test starts with the fast ops registered before it: a command run
+    in-process (`capsnet.backends.setup`) leaves them registered, and on JAX the
+    eager calls of later tests then compile the larger fast graphs."""
+    from capsnet import fast_ops
+
+    with fast_ops.restored_afterwards():
+        yield
 
 
 @pytest.fixture
 def fast_paths():
     """The active backend's measured fast ops, for tests that train (JAX's
     plain strided-conv gradient is ~20x slower on CPU); removed afterwards.
-    tests/test_fast_paths.py checks that each equals the plain op."""
+    tests/backends/test_fast_paths.py checks that each equals the plain op."""
     from capsnet import backends, fast_ops
 
     before = set(fast_ops.registered())

@@ -1,6 +1,6 @@
 """Checks of backends/torch_ddp.py that need several processes.
 
-Run by tests/test_torch_ddp.py as `torchrun --nproc-per-node 2 tests/torch_ddp_worker.py`;
+Run by tests/training/test_torch_ddp.py as `torchrun --nproc-per-node 2 tests/torch_ddp_worker.py`;
 every process runs every check and exits non-zero when one fails.
 """
 

@@ -10,7 +10,7 @@ outside the convolutions. Every one of those terms is an outer product
 `weight[b, j, i] * vector[b, j, :]`, so `route_for_training` collects the
 weights and vectors and writes the gradient once, as one batched matrix
 product. It returns the same values as `route`; tests check its gradient
-against central differences of the numpy reference (tests/test_routing.py).
+against central differences of the numpy reference (tests/layers/test_routing.py).
 """
 
 from keras import ops
@@ -115,8 +115,8 @@ def sum_of_outer_products(weights, vectors, dtype):
         `(batch, n_out, n_in, dim)`.
     """
     # Stacked on an outer axis, (batch, n_out, terms, n_in), and transposed inside the
-    # product: stacking on the last axis interleaves 5 numbers at a time, which took
-    # TensorFlow 7 ms a CPU step.
+    # product: stacking on the last axis interleaves 5 numbers at a time, which
+    # TensorFlow pays for with a copy of the whole tensor in every step.
     weights = ops.cast(ops.stack(weights, axis=2), dtype)
     vectors = ops.cast(ops.stack(vectors, axis=2), dtype)  # (batch, n_out, terms, dim)
     return ops.matmul(ops.swapaxes(weights, 2, 3), vectors)

@@ -30,5 +30,5 @@ def safe_norm(vectors, axis=-1, keepdims=False):
     nonzero = squared > 0
     # Where not `nonzero`, `squared` is 0 (value 0, gradient 2v = 0) or NaN.
     # ones_like, not 1.0: Keras would make a tensor of the number, which on a CUDA
-    # device is a blocking copy from the host (tests/test_no_host_scalars.py).
+    # device is a blocking copy from the host (tests/training/test_no_host_scalars.py).
     return ops.where(nonzero, ops.sqrt(ops.where(nonzero, squared, ops.ones_like(squared))), squared)

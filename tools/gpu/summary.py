@@ -148,7 +148,7 @@ def markdown(found, device_name, backends):
             continue
         speed = f"**{r['train_img_per_s']}**" if r["fastest_batch"] else f"{r['train_img_per_s']}"
         epoch = f"{r['epoch_s']}" + ("" if r["epoch_measured"] else " (extrapolated)")
-        # before the second lease, the one epoch of a fit() call, its set-up included
+        # older records timed the one epoch of a fit() call with its set-up included
         epoch += "" if r["epoch_timed"] or not r["epoch_measured"] else " (whole call)"
         share = f"{r['share_of_nominal_peak']:.1%} of {r['nominal_tflops']}" if r["nominal_tflops"] else "-"
         memory = f"{r['peak_memory_mb']}" + ("" if r["peak_memory_kind"] == "device" else " (host RSS)")

@@ -1,0 +1,119 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from capsnet.data import SAMPLE
+from tests.helpers import assert_input_error, invoke
+
+pytestmark = pytest.mark.slow  # subprocesses or training runs
+
+
+def test_test_command(trained_dir, tiny_npz, tmp_path):
+    result = invoke(
+        "test", "--weights", trained_dir / "trained_model.keras", "--data", tiny_npz, "--save-dir", tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    assert "test accuracy" in result.output and "on 20 images" in result.output
+    assert (tmp_path / "real_and_recon.png").is_file()
+
+
+def test_manipulate_command(trained_dir, tiny_npz, tmp_path):
+    result = invoke(
+        "manipulate",
+        "--weights",
+        trained_dir / "trained_model.keras",
+        "--digit",
+        "4",
+        "--data",
+        tiny_npz,
+        "--save-dir",
+        tmp_path,
+    )
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "manipulate-4.png") as image:
+        width, height = image.size
+    assert height > width  # 16 dimensions (rows) x 11 offsets (columns)
+
+
+def test_predict_images_and_npy(trained_dir, tmp_path):
+    with np.load(SAMPLE) as sample:
+        digits = sample["x_test"][:3]
+    Image.fromarray(digits[0]).resize((56, 56)).convert("RGB").save(tmp_path / "big_colour.png")
+    Image.fromarray(255 - digits[1]).save(tmp_path / "dark_on_light.jpg")
+    np.save(tmp_path / "batch.npy", digits)
+    weights = trained_dir / "trained_model.keras"
+    result = invoke("predict", "--weights", weights, tmp_path / "big_colour.png", tmp_path / "batch.npy")
+    assert result.exit_code == 0, result.output
+    assert "big_colour.png: class" in result.output and "batch.npy[2]" in result.output
+    result = invoke("predict", "--weights", weights, "--json", "--invert", tmp_path / "dark_on_light.jpg")
+    assert result.exit_code == 0, result.output
+    (record,) = json.loads(result.output)
+    assert 0 <= record["class"] < 10 and len(record["lengths"]) == 10
+
+
+def test_info(trained_dir):
+    result = invoke("info")
+    assert result.exit_code == 0, result.output
+    assert "parameters: 8,215,568" in result.output and "keras" in result.output
+    result = invoke("info", "--weights", trained_dir / "trained_model.keras")
+    assert result.exit_code == 0 and "digitcaps" in result.output
+
+
+def test_bad_model_files(tmp_path, trained_dir):
+    good = (trained_dir / "trained_model.keras").read_bytes()
+    truncated = tmp_path / "truncated.keras"
+    truncated.write_bytes(good[: len(good) // 2])
+    text = tmp_path / "notes.keras"
+    text.write_text("not a model")
+    not_keras = tmp_path / "other.keras"
+    with zipfile.ZipFile(not_keras, "w") as archive:
+        archive.writestr("hello.txt", "hi")
+    cases = {
+        tmp_path / "missing.keras": "not found",
+        truncated: "not a .keras model",
+        text: "not a .keras model",
+        not_keras: "not a Keras model",
+    }
+    for path, message in cases.items():
+        assert_input_error(invoke("test", "--weights", path, "--dataset", "sample"), message)
+        assert_input_error(invoke("predict", "--weights", path, tmp_path / "x.npy"), message)
+    assert truncated.read_bytes() == good[: len(good) // 2]  # inputs are never touched
+
+
+def test_model_for_another_input_shape(tmp_path, tiny_npz):
+    import capsnet
+
+    path = tmp_path / "colour.keras"
+    capsnet.build_capsnet(input_shape=(32, 32, 3), num_classes=5).train.save(path)
+    assert_input_error(invoke("test", "--weights", path, "--data", tiny_npz), "(32, 32, 3)", "(28, 28, 1)")
+    assert_input_error(
+        invoke("train", "--weights", path, "--data", tiny_npz, "--save-dir", tmp_path / "r"), "(32, 32, 3)"
+    )
+    np.save(tmp_path / "mnist_sized.npy", np.zeros((2, 28, 28), dtype="float32"))
+    assert_input_error(invoke("predict", "--weights", path, tmp_path / "mnist_sized.npy"), "(2, 28, 28)")
+
+
+def test_unreadable_image(trained_dir, tmp_path):
+    fake = tmp_path / "fake.png"
+    fake.write_text("not an image")
+    weights = trained_dir / "trained_model.keras"
+    assert_input_error(invoke("predict", "--weights", weights, fake), "cannot read", "fake.png")
+    assert_input_error(invoke("predict", "--weights", weights, tmp_path / "nope.png"), "not found")
+
+
+def test_digit_out_of_range(trained_dir, tiny_npz, tmp_path):
+    result = invoke(
+        "manipulate",
+        "--weights",
+        trained_dir / "trained_model.keras",
+        "--digit",
+        "12",
+        "--data",
+        tiny_npz,
+        "--save-dir",
+        tmp_path,
+    )
+    assert_input_error(result, "--digit 12")

@@ -1,0 +1,66 @@
+"""The trained models shipped in the package (`--weights efficient-capsnet-mnist`)."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from capsnet.data import SAMPLE
+from capsnet.models import all_presets
+from capsnet.models import resolve_preset as resolve
+from tests.helpers import assert_input_error, invoke
+
+pytestmark = pytest.mark.slow  # subprocesses or training runs
+
+# Measured on MNIST's 10,000 test images, the preset's error is far lower;
+# the bundled sample's 1,000 test digits must come out at least this well.
+SAMPLE_ACCURACY = 0.99
+
+
+def test_every_preset_is_shipped():
+    for name in all_presets():
+        path = resolve(name)
+        assert path.is_file() and path.stat().st_size < 1_000_000, path
+
+
+def test_preset_accuracy_on_the_bundled_sample(tmp_path):
+    result = invoke(
+        "test", "--dataset", "sample", "--weights", "efficient-capsnet-mnist", "--save-dir", tmp_path
+    )
+    assert result.exit_code == 0, result.output
+    accuracy = float(re.search(r"test accuracy ([\d.]+)%", result.output).group(1)) / 100
+    assert accuracy >= SAMPLE_ACCURACY, result.output
+
+
+def test_predict_a_digit_image_with_the_preset(tmp_path):
+    with np.load(SAMPLE) as sample:
+        digits, labels = sample["x_test"][:3], sample["y_test"][:3]
+    paths = []
+    for index, digit in enumerate(digits):
+        paths.append(tmp_path / f"digit{index}.png")
+        Image.fromarray(digit).save(paths[-1])
+    result = invoke("predict", "--weights", "efficient-capsnet-mnist", "--json", *paths)
+    assert result.exit_code == 0, result.output
+    assert [r["class"] for r in json.loads(result.output)] == labels.tolist()
+
+
+def test_info_lists_the_presets():
+    result = invoke("info")
+    assert result.exit_code == 0 and "efficient-capsnet-mnist" in result.output
+
+
+def test_a_file_of_the_same_name_wins(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "efficient-capsnet-mnist").write_text("not a model")
+    assert resolve("efficient-capsnet-mnist") == tmp_path.joinpath("efficient-capsnet-mnist").relative_to(
+        tmp_path
+    )
+    assert_input_error(invoke("test", "--dataset", "sample", "--weights", "efficient-capsnet-mnist"), "zip")
+
+
+@pytest.mark.parametrize("command", ["train", "manipulate"])
+def test_a_preset_without_decoder_is_refused_where_one_is_needed(command, tmp_path):
+    args = ["--weights", "efficient-capsnet-mnist", "--dataset", "sample", "--save-dir", tmp_path]
+    assert_input_error(invoke(command, *args), "no decoder")

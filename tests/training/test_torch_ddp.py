@@ -1,0 +1,105 @@
+"""Data parallel on torch: processes started by torchrun on gloo (backends/torch_ddp.py).
+
+tests/training/test_distribute.py checks that 2 processes train as 1 does on the same
+global batch; these check the rest: shards, seeds and logs, a batch that does
+not split, and Ctrl-C with a resume afterwards.
+"""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import keras
+import pytest
+
+from capsnet import training
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(keras.backend.backend() != "torch", reason="torchrun runs torch"),
+]
+TORCHRUN = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"]
+ENV = {**os.environ, "KERAS_BACKEND": "torch", "PYTHONPATH": str(ROOT)}
+RESUME_ARGS = ["--subset", "20", "--batch-size", "20", "--seed", "0"]
+ARGS = [*RESUME_ARGS, "--shift-pixels", "0"]
+
+
+def train_command(tiny_npz, save_dir, *options):
+    return [
+        *TORCHRUN,
+        str(ROOT / "cli.py"),
+        *["--backend", "torch", "train", "--data", str(tiny_npz), "--distribute", "data-parallel"],
+        *["--save-dir", str(save_dir), *options],
+    ]
+
+
+def test_shards_seeds_gradients_and_logs_across_two_processes():
+    done = subprocess.run(
+        [*TORCHRUN, str(ROOT / "tests" / "torch_ddp_worker.py")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "rank 0: ok" in done.stdout and "rank 1: ok" in done.stdout
+
+
+def test_a_batch_that_does_not_split_stops_every_process(tmp_path, tiny_npz):
+    save_dir = tmp_path / "run"
+    command = train_command(tiny_npz, save_dir, "--subset", "20", "--batch-size", "15")
+    done = subprocess.run(command, env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0
+    error = "Error: --batch-size 15 does not split over 2 replicas; use a multiple of 2"
+    assert done.stderr.count(error) == 2, done.stderr[-3000:]  # each process's one line, exit 2
+    assert "exitcode  : 2" in done.stderr
+    assert not save_dir.exists()
+
+
+def test_ctrl_c_stops_every_process_and_the_run_resumes(tmp_path, tiny_npz):
+    save_dir = tmp_path / "run"
+    run = subprocess.Popen(
+        train_command(tiny_npz, save_dir, *ARGS, "--epochs", "100"),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (save_dir / "checkpoint.json").exists():
+            assert run.poll() is None and time.monotonic() < deadline, "no epoch finished"
+            time.sleep(0.2)
+        run.send_signal(signal.SIGINT)  # torchrun passes it on to each process
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    assert "interrupted;" in stderr and "--resume" in stderr, stderr[-3000:]
+    assert stderr.count("interrupted;") == 1  # from the chief only
+    assert not (save_dir / ".capsnet.lock").exists()
+    done = training.read_checkpoint_state(save_dir)["epoch"]
+    assert 1 <= done < 100
+
+    resumed = subprocess.run(
+        train_command(tiny_npz, save_dir, *RESUME_ARGS, "--epochs", str(done + 1), "--resume"),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"epochs {done + 1}-{done + 1}" in resumed.stdout
+    with open(save_dir / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(row["epoch"]) for row in rows] == list(range(done + 1))  # one row per epoch
+    assert float(rows[-1]["learning_rate"]) == pytest.approx(1e-3 * 0.9**done, rel=1e-6)
+    state = training.read_checkpoint_state(save_dir)
+    assert state["epoch"] == state["optimizer_step"] == done + 1  # one global step per epoch
+    record = json.loads((save_dir / "run.json").read_text())
+    assert record["replicas"] == 2 and len(record["epoch_times_s"]) == done + 1
