@@ -64,6 +64,10 @@ def active():
     return importlib.import_module(_PLUGINS[keras.backend.backend()])
 
 
+# What `setup(fast_paths=...)` chose in this process; None until it is called.
+_fast_paths_chosen = None
+
+
 def setup(precision="float32", seed=None, fast_paths=True):
     """Configure the active backend in one call; returns its plug-in.
 
@@ -79,9 +83,11 @@ def setup(precision="float32", seed=None, fast_paths=True):
     """
     import keras
 
+    global _fast_paths_chosen
     if precision not in PRECISIONS:
         raise BackendError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
     plugin = active()
+    _fast_paths_chosen = bool(fast_paths)
     computed, reason = plugin.compute_precision(precision)
     if reason:
         logging.getLogger("capsnet").warning(reason)
@@ -92,6 +98,20 @@ def setup(precision="float32", seed=None, fast_paths=True):
     if fast_paths:
         plugin.install_fast_paths()
     return plugin
+
+
+def ensure_fast_paths():
+    """Register the active plug-in's measured fast ops unless `setup(fast_paths=False)`
+    said not to: what `capsnet.training.compile_for_training` calls, so a Python
+    user trains at the command line's speed without calling `setup` first.
+
+    Returns the names of the registered fast ops.
+    """
+    from capsnet import fast_ops
+
+    if _fast_paths_chosen is not False and not fast_ops.registered():
+        active().install_fast_paths()
+    return fast_ops.registered()
 
 
 def environment(plugin, precision="float32"):

@@ -6,6 +6,9 @@ import numpy as np
 from capsnet import fast_ops
 from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.im2col import im2col_conv
+from capsnet.backends.keras_tensorflow_probe import report_tensorflow_only_once_imported
+
+report_tensorflow_only_once_imported()
 
 
 def versions():

@@ -5,7 +5,10 @@ import torch
 
 from capsnet import fast_ops
 from capsnet.backends.fft_conv import fft_or
+from capsnet.backends.keras_tensorflow_probe import report_tensorflow_only_once_imported
 from capsnet.backends.torch_fast_ops import channels_last_conv, contiguous_predictions
+
+report_tensorflow_only_once_imported()
 
 
 def versions():

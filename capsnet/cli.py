@@ -368,7 +368,7 @@ def predict(weights, inputs, invert, as_json):
         click.echo(json.dumps(results, indent=2, allow_nan=False))
         return
     for r in results:
-        lengths = " ".join(f"{v:.3f}" for v in r["lengths"])
+        lengths = ", ".join(f"{name} {v:.3f}" for name, v in r["lengths_by_class"].items())
         label = f"{r['class_name']} ({r['class']})" if "class_name" in r else str(r["class"])
         click.echo(f"{r['input']}: class {label} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}")
 

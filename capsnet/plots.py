@@ -25,6 +25,14 @@ def training_curves(log_csv, path):
     plt = _pyplot()
     with open(log_csv) as f:
         rows = list(csv.DictReader(f))
+    fig = curves_figure(rows)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def curves_figure(rows):
+    """The figure of `training_curves` for log.csv's rows (dicts of strings); epochs count from 1."""
+    plt = _pyplot()
     epochs = [int(r["epoch"]) + 1 for r in rows]
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 4))
     for key, label in (("loss", "train"), ("val_loss", "validation")):
@@ -35,11 +43,16 @@ def training_curves(log_csv, path):
             acc_ax.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
     loss_ax.set(title="loss", xlabel="epoch")
     acc_ax.set(title="accuracy", xlabel="epoch")
+    from matplotlib.ticker import MaxNLocator
+
     for ax in (loss_ax, acc_ax):
         ax.legend()
         ax.grid(alpha=0.3)
-    _save(fig, path)
-    plt.close(fig)
+        # Whole epochs only: matplotlib would put ticks at 0.96..1.04 around a single epoch.
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        if epochs:
+            ax.set_xlim(min(epochs) - 0.5, max(epochs) + 0.5)
+    return fig
 
 
 def image_grid(rows, path, title=None):

@@ -22,7 +22,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import fast_ops, losses
+from capsnet import backends, fast_ops, losses
 from capsnet.atomic import atomic_write, atomic_write_text
 from capsnet.data.batches import Batches, Examples
 from capsnet.epoch_timer import EpochTimer
@@ -37,9 +37,15 @@ STATE_ENTRY = "capsnet_checkpoint.json"
 def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     """Adam, margin loss on the lengths; the reconstruction loss is in the model.
 
+    Registers the backend's measured fast ops first (`capsnet.backends.ensure_fast_paths`),
+    unless `capsnet.backends.setup(fast_paths=False)` was called: the layers look
+    their ops up when the compiled step is traced, so training is fast without
+    any setup call.
+
     `jit_compile`: Keras's setting ("auto": XLA for JAX, and for TensorFlow on
     GPUs only; True on torch means torch.compile).
     """
+    backends.ensure_fast_paths()
     optimizer = keras.optimizers.Adam(learning_rate=lr)
     # A backend's faster update with Keras's arithmetic (backends/) replaces this
     # optimizer's own; its class, its variables and a saved file stay Keras's Adam.

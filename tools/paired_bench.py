@@ -11,7 +11,9 @@ then hits every variant alike, and the ratio of the medians is what to quote.
         --variant plain:--no-fast-paths --variant fast
 
 A variant is `NAME[:OPTIONS]`, OPTIONS comma-separated from:
-`--no-fast-paths`; `ENV=VALUE` (an environment variable for its process, e.g.
+`--no-fast-paths`; `--no-setup` (skip `capsnet.backends.setup`, as a Python
+user who builds and compiles a model does: float32, whatever
+`compile_for_training` installs by itself); `ENV=VALUE` (an environment variable for its process, e.g.
 `TF_NUM_INTEROP_THREADS=1`); `precision=P` (instead of `--precision`, to pair
 float32 with mixed_bfloat16); `run=FILE.py` (executed after the backend's setup:
 a script that registers another implementation with `capsnet.fast_ops`, to
@@ -33,8 +35,9 @@ from capsnet.atomic import atomic_write
 WORKER = r"""
 import json, sys, time
 from capsnet import backends, fast_ops
-precision, fast_paths, script, batch_size, routings = sys.argv[1:6]
-backends.setup(precision, fast_paths=fast_paths == "1")
+precision, fast_paths, script, batch_size, routings, setup = sys.argv[1:7]
+if setup == "1":
+    backends.setup(precision, fast_paths=fast_paths == "1")
 if script:
     exec(compile(open(script).read(), script, "exec"), {"__file__": script})
 from capsnet.commands.bench import training_step
@@ -53,12 +56,14 @@ for line in sys.stdin:
 
 
 def parse_variant(text):
-    """`NAME[:OPTIONS]` -> (name, environment, fast_paths, script, precision or None)."""
+    """`NAME[:OPTIONS]` -> (name, environment, fast_paths, script, precision or None, setup)."""
     name, _, options = text.partition(":")
-    environment, fast_paths, script, precision = {}, True, "", None
+    environment, fast_paths, script, precision, setup = {}, True, "", None, True
     for option in filter(None, options.split(",")):
         if option == "--no-fast-paths":
             fast_paths = False
+        elif option == "--no-setup":
+            setup = False
         elif option.startswith("precision="):
             precision = option[len("precision=") :]
         elif option.startswith("run="):
@@ -70,18 +75,18 @@ def parse_variant(text):
             environment[key] = value
         else:
             raise argparse.ArgumentTypeError(f"variant {name}: unknown option {option!r}")
-    return name, environment, fast_paths, script, precision
+    return name, environment, fast_paths, script, precision, setup
 
 
 def start(variant, args):
     """Start `variant`'s worker; returns (process, its fast paths, its precision) once it is warm."""
-    name, environment, fast_paths, script, precision = variant
+    name, environment, fast_paths, script, precision, setup = variant
     precision = precision or args.precision
     env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3", **environment}
     command = [sys.executable, "-c", WORKER, precision, "1" if fast_paths else "0", script]
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a chatty worker must never block on it
     process = subprocess.Popen(
-        [*command, str(args.batch_size), str(args.routings)],
+        [*command, str(args.batch_size), str(args.routings), "1" if setup else "0"],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

@@ -134,8 +134,12 @@ def predict_files(config):
         for index, row in enumerate(lengths):
             name = str(path) if len(lengths) == 1 else f"{path}[{index}]"
             label = int(np.argmax(row))
-            result = {"input": name, "class": label, "lengths": [round(float(v), 4) for v in row]}
+            lengths = [round(float(v), 4) for v in row]
+            result = {"input": name, "class": label, "lengths": lengths}
             if names:
                 result["class_name"] = names[label]
+            # Each length under its class's name (the class index where the model has no names).
+            keys = names or [str(i) for i in range(len(row))]
+            result["lengths_by_class"] = dict(zip(keys, lengths, strict=True))
             results.append(result)
     return results

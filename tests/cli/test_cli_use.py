@@ -52,6 +52,7 @@ def test_predict_images_and_npy(trained_dir, tmp_path):
     assert result.exit_code == 0, result.output
     (record,) = json.loads(result.output)
     assert 0 <= record["class"] < 10 and len(record["lengths"]) == 10
+    assert list(record["lengths_by_class"]) == [str(i) for i in range(10)]  # no names saved: the indices
 
 
 def test_info(trained_dir):

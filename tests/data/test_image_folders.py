@@ -61,7 +61,12 @@ def test_train_test_predict_with_class_names(tmp_path, caplog):
     image = next((root / "test" / "two").glob("*.png"))
     predicted = invoke("predict", "--weights", weights, "--json", image)
     assert predicted.exit_code == 0, predicted.output
-    assert json.loads(predicted.output)[0]["class_name"] in NAMES
+    record = json.loads(predicted.output)[0]
+    assert record["class_name"] in NAMES
+    assert list(record["lengths_by_class"]) == sorted(NAMES)  # folder names, in label order
+    assert list(record["lengths_by_class"].values()) == record["lengths"]
+    text = invoke("predict", "--weights", weights, image)
+    assert all(f"{name} 0." in text.output or f"{name} 1." in text.output for name in NAMES), text.output
 
     strict = invoke(*args, "--strict", "--save-dir", tmp_path / "strict")
     assert_input_error(strict, "cannot be read as images", "broken.png")

@@ -15,8 +15,9 @@ def test_variant_options_parse(tmp_path):
     script = tmp_path / "variant.py"
     script.write_text("")
     parsed = paired_bench.parse_variant(f"old:--no-fast-paths,A=1=2,run={script},precision=mixed_bfloat16")
-    assert parsed == ("old", {"A": "1=2"}, False, str(script.resolve()), "mixed_bfloat16")
-    assert paired_bench.parse_variant("new") == ("new", {}, True, "", None)
+    assert parsed == ("old", {"A": "1=2"}, False, str(script.resolve()), "mixed_bfloat16", True)
+    assert paired_bench.parse_variant("new") == ("new", {}, True, "", None, True)
+    assert paired_bench.parse_variant("python:--no-setup") == ("python", {}, True, "", None, False)
 
 
 @pytest.mark.parametrize("text, problem", [("x:--fast", "unknown option"), ("x:run=missing.py", "no file")])
