@@ -104,6 +104,19 @@ def classifier_only(models, capsule_path):
     return classifier
 
 
+def family_functions(capsule_path):
+    """A capsule family's `views_of`, `classifier_only` and `architecture` (the
+    `ModelFamily` protocol), for the layers `capsule_path` from image to class capsules."""
+
+    def family_views_of(train):
+        return views_of(train, capsule_path)
+
+    def family_classifier_only(models):
+        return classifier_only(models, capsule_path)
+
+    return family_views_of, family_classifier_only, architecture
+
+
 def classes_layer(model):
     """The layer whose output is the class scores and that keeps the class names
     (the capsules' `Length`)."""

@@ -123,14 +123,4 @@ def smallest_image_side(kernel_size=9):
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
 build = build_capsnet
 
-
-def views_of(train):
-    return capsule_views.views_of(train, CAPSULE_PATH)
-
-
-def classifier_only(models):
-    return capsule_views.classifier_only(models, CAPSULE_PATH)
-
-
-def architecture(train):
-    return capsule_views.architecture(train)
+views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)

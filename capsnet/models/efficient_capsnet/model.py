@@ -104,14 +104,4 @@ def build_efficient_capsnet(
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
 build = build_efficient_capsnet
 
-
-def views_of(train):
-    return capsule_views.views_of(train, CAPSULE_PATH)
-
-
-def classifier_only(models):
-    return capsule_views.classifier_only(models, CAPSULE_PATH)
-
-
-def architecture(train):
-    return capsule_views.architecture(train)
+views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)
