@@ -19,6 +19,7 @@ from capsnet.models.registry import (
     all_presets,
     family_names,
     family_of_config,
+    family_of_layers,
     family_of_preset,
     get_family,
     register_family,
@@ -27,9 +28,13 @@ from capsnet.models.registry import (
 
 
 def family_of_model(model):
-    """The family of a built or loaded Keras model (any of its views), or None."""
-    layers = [{"class_name": type(layer).__name__, "config": layer.get_config()} for layer in model.layers]
-    return family_of_config({"layers": layers})
+    """The family of a built or loaded Keras model (any of its views), or None.
+
+    Reads the layers' attributes, not their configs: serialising every layer
+    would cost more than the answer."""
+    return family_of_layers(
+        (type(layer).__name__, getattr(layer, FAMILY_KEY, None)) for layer in model.layers
+    )
 
 
 def _family_of(model):

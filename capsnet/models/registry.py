@@ -161,12 +161,19 @@ def family_of_config(config):
     config (`FAMILY_KEY`); older files are recognised by a layer class that
     only one family has.
     """
+    return family_of_layers(
+        (layer["class_name"], layer["config"].get(FAMILY_KEY)) for layer in _layer_configs(config)
+    )
+
+
+def family_of_layers(layers):
+    """The family named by one of `layers`, `(class name, family name or None)` pairs,
+    else the one whose legacy layer class is among them, else None."""
     classes = set()
-    for layer_config in _layer_configs(config):
-        name = layer_config.get("config", {}).get(FAMILY_KEY)
-        if name in _FAMILIES:
-            return _FAMILIES[name]
-        classes.add(layer_config.get("class_name"))
+    for class_name, family in layers:
+        if family in _FAMILIES:
+            return _FAMILIES[family]
+        classes.add(class_name)
     return next((f for f in _FAMILIES.values() if f.legacy_layer in classes), None)
 
 
