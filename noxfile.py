@@ -1,13 +1,19 @@
-"""Sessions: tests per backend, all backends, agreement, portability, lint, bench, gpu.
+"""Sessions: tests per backend, all backends, agreement, portability, lint, docs, bench, gpu.
 
 `nox -s NAME` builds one virtual environment per session and installs the
 project with the right extra. `nox --no-venv -s NAME` runs the same sessions in
 the current environment, which must already have all three backends
-(`pip install torch==2.13.0 && pip install -e ".[all-cpu,test]"`): that is what
+(`pip install torch==2.13.0 && pip install -e ".[all-cpu,test,docs]"`): that is what
 `.ci/run` does, so the backends are installed once, not once per session.
 """
 
+import functools
+import os
+import shutil
+import subprocess
 import tempfile
+import time
+from pathlib import Path
 
 import nox
 
@@ -26,20 +32,29 @@ def install(session, *extras):
     session.install("-e", f".[{','.join(extras + ('test',))}]")
 
 
-def pytest(session, backend):
-    # The slowest tests are listed at the end, to keep CI's time in view.
+def pytest_environment(backend, cache):
+    """The environment of one backend's pytest run; `cache`: a fresh folder for JAX's
+    compilation cache."""
     env = {"KERAS_BACKEND": backend}
+    if backend == "jax":
+        # Many tests compile the same model afresh (in-process and in subprocesses):
+        # a compilation cache shared by the run's processes saves the repeats.
+        # A new folder each run, so nothing stale is reused.
+        env.update(
+            JAX_COMPILATION_CACHE_DIR=cache,
+            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
+            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
+        )
+    return env
+
+
+# The slowest tests are listed at the end, to keep CI's time in view.
+PYTEST_ARGS = ("-m", "pytest", "--durations=12")
+
+
+def pytest(session, backend):
     with tempfile.TemporaryDirectory(prefix="capsnet-jax-cache-") as cache:
-        if backend == "jax":
-            # Many tests compile the same model afresh (in-process and in subprocesses):
-            # a compilation cache shared by the run's processes saves the repeats
-            # (docs: the suite's time). A new folder each run, so nothing stale is reused.
-            env.update(
-                JAX_COMPILATION_CACHE_DIR=cache,
-                JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-                JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-            )
-        session.run("python", "-m", "pytest", "--durations=12", *session.posargs, env=env)
+        session.run("python", *PYTEST_ARGS, *session.posargs, env=pytest_environment(backend, cache))
 
 
 @nox.session
@@ -50,19 +65,85 @@ def tests(session, backend):
     pytest(session, backend)
 
 
+def run_together(session, commands):
+    """Run `commands` ({label: (python's argv, environment(scratch folder) -> extra
+    variables)}) at once, each one's output printed whole as it ends; returns the
+    labels of those that failed.
+
+    Runs of different lengths one after another leave a core idle while a run's
+    single-threaded parts (imports, compilation, subprocesses) go on; side by side
+    they keep both busy (docs/known-problems.md, "CI time": 37.7 minutes in turn,
+    32.8 together).
+    """
+    # The session's virtual environment first (none under --no-venv: the current one).
+    path = os.pathsep.join([*(session.bin_paths or []), os.environ.get("PATH", "")])
+    python = shutil.which("python", path=path)
+    with tempfile.TemporaryDirectory(prefix="capsnet-runs-") as folder:
+        running = {}
+        for label, (argv, env) in commands.items():
+            log = open(Path(folder) / f"{label}.log", "w+")
+            scratch = str(Path(folder) / f"{label}-scratch")
+            process = subprocess.Popen(
+                [python, *argv],
+                env={**os.environ, "PATH": path, **env(scratch)},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            running[label] = (process, log, time.monotonic())
+        failed = []
+        try:
+            while running:
+                for label, (process, log, started) in list(running.items()):
+                    if process.poll() is None:
+                        continue
+                    log.seek(0)
+                    minutes = (time.monotonic() - started) / 60
+                    session.log(f"=== {label}: exit code {process.returncode}, {minutes:.1f} minutes ===")
+                    print(log.read(), flush=True)
+                    log.close()
+                    del running[label]
+                    if process.returncode != 0:
+                        failed.append(label)
+                time.sleep(1)
+        finally:
+            for process, log, _ in running.values():
+                process.kill()  # this session was stopped: no run left behind
+                log.close()
+    return failed
+
+
+def suites(session):
+    """The pytest suite under each backend, as `run_together` commands."""
+    return {
+        f"KERAS_BACKEND={backend}": (
+            [*PYTEST_ARGS, *session.posargs],
+            functools.partial(pytest_environment, backend),
+        )
+        for backend in BACKENDS
+    }
+
+
 @nox.session
 def test_all_backends(session):
-    """The pytest suite under each backend in turn; fails if any fails."""
+    """The pytest suite under each backend, the three at once; fails if any fails."""
     install(session, "all-cpu")
-    failed = []
-    for backend in BACKENDS:
-        session.log(f"=== KERAS_BACKEND={backend} ===")
-        try:
-            pytest(session, backend)
-        except nox.command.CommandFailed:
-            failed.append(backend)
+    failed = run_together(session, suites(session))
     if failed:
         session.error(f"tests failed on: {', '.join(failed)}")
+
+
+@nox.session
+def ci(session):
+    """What `.ci/run` checks before lint and docs, all at once: the suite under each
+    backend, `agree` and `portability`; fails if any fails."""
+    install(session, "all-cpu")
+    checks = {
+        "agree": (["-m", "checks.agreement"], lambda scratch: {}),
+        "portability": (["-m", "checks.portability"], lambda scratch: {}),
+    }
+    failed = run_together(session, {**suites(session), **checks})
+    if failed:
+        session.error(f"failed: {', '.join(failed)}")
 
 
 @nox.session
@@ -72,6 +153,16 @@ def lint(session):
         session.install("ruff>=0.5")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def docs(session):
+    """The documentation site, built into site/; --strict: a broken link or reference fails."""
+    if session.venv_backend != "none":
+        session.install("-e", ".[docs]")
+    # Material's banner about its successor is not a warning about these pages.
+    env = {"NO_MKDOCS_2_WARNING": "1"}
+    session.run("mkdocs", "build", "--strict", "--site-dir", "site", *session.posargs, env=env)
 
 
 @nox.session
@@ -97,7 +188,7 @@ def bench(session):
 
 @nox.session
 def gpu(session):
-    """The GPU run (tools/gpu_run.py, README "GPU runs"); no arguments: its CPU smoke test.
+    """The GPU run (tools/gpu_run.py, docs/gpu-runs.md); no arguments: its CPU smoke test.
 
     On a GPU machine use the CUDA builds already installed: `nox --no-venv -s gpu --
     all --budget 560` (a venv of its own would get the CPU build of torch); where

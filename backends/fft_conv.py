@@ -37,7 +37,7 @@ from keras import ops
 # Use the Fourier path only when its estimated cost is at most this share of the
 # direct convolution's multiplications. Training PrimaryCaps (forward and both
 # gradients) measured break-even near batch 32 on torch and JAX and 0.5-0.7x at 64
-# (README "Benchmarks"); this puts the line between them. tensorflow's own conv is
+# (docs/benchmarks.md); this puts the line between them. tensorflow's own conv is
 # slower: the Fourier one already won at batch 16 there (0.77x), so it gives away some.
 CHEAPER = 0.6
 # The transforms are skinny products (25 to 100 long) that write large outputs;

@@ -5,7 +5,7 @@ rounding. XLA's CPU convolution differentiates the 9x9 stride-2 PrimaryCaps
 conv very slowly (21.7 s fwd+bwd for a batch of 100 here); gathering the 81
 strided views of the input into patches and multiplying once by the kernel
 takes 1.0 s, because XLA's CPU matrix product is far better tuned than its
-convolution, and the backward of slicing is only padding (README "Benchmarks").
+convolution, and the backward of slicing is only padding (docs/benchmarks.md).
 """
 
 from keras import ops

@@ -32,12 +32,12 @@ def compute_precision(precision):
     step at 0.46x the float32 speed. The PrimaryCaps product alone (forward and
     both gradients) takes 0.73 s in bfloat16 against 0.56 s in float32, and the
     bfloat16 gradient of its 81 strided views is over twice as slow again
-    (README "Benchmarks").
+    (docs/benchmarks.md).
     """
     if precision == "mixed_bfloat16" and not on_gpu():
         return "float32", (
             "mixed_bfloat16 on JAX computes in float32 on CPUs, where XLA's bfloat16 code is "
-            "slower than float32 (README 'Benchmarks'); torch and tensorflow gain from it"
+            "slower than float32 (docs/benchmarks.md); torch and tensorflow gain from it"
         )
     return precision, None
 
@@ -92,7 +92,7 @@ def profile(run_steps, folder):
 def install_fast_paths():
     """PrimaryCaps conv through the Fourier domain where that is cheaper, else as
     im2col + one matmul, on CPU only: XLA CPU's strided conv gradient is ~20x
-    slower (README "Benchmarks"); GPUs use cuDNN."""
+    slower (docs/benchmarks.md); GPUs use cuDNN."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(im2col_conv))
     return fast_ops.registered()

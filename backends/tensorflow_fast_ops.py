@@ -1,4 +1,4 @@
-"""TensorFlow fast paths, measured on CPUs (README "Benchmarks"): the PrimaryCaps
+"""TensorFlow fast paths, measured on CPUs (docs/benchmarks.md): the PrimaryCaps
 convolution with a faster kernel gradient (and the Fourier one's products with
 a faster gradient sum in bfloat16), conv1 with a faster backward pass,
 DigitCaps predictions as one batched matrix product, and Adam's update compiled

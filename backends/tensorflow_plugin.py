@@ -91,7 +91,7 @@ def profile(run_steps, folder):
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
     cheaper (else `tensorflow_fast_ops`'s), and `tensorflow_fast_ops`'s conv1,
-    DigitCaps predictions and compiled Adam update (README "Benchmarks")."""
+    DigitCaps predictions and compiled Adam update (docs/benchmarks.md)."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(tap_gradient_conv, paired_products))
         fast_ops.register("capsule_predictions", matmul_predictions)

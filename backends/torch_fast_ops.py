@@ -1,4 +1,4 @@
-"""PyTorch fast paths, measured on CPUs (README "Benchmarks"): the PrimaryCaps
+"""PyTorch fast paths, measured on CPUs (docs/benchmarks.md): the PrimaryCaps
 convolution without layout copies and with a faster kernel gradient, and
 DigitCaps predictions laid out as the routing reads them.
 """
@@ -83,7 +83,7 @@ def kernel_gradient(inputs, grad, size, strides):
     One matrix product per kernel row: the `k` taps of row `kh` side by side,
     `(batch * h' * w', k * c)`, transposed times the output gradient. oneDNN's
     own kernel gradient for the 9x9 stride-2 PrimaryCaps conv ran about 1.5x
-    slower on a 2-core AVX512 CPU, in float32 and in bfloat16 (README "Benchmarks").
+    slower on a 2-core AVX512 CPU, in float32 and in bfloat16 (docs/benchmarks.md).
     """
     x = inputs.contiguous()
     batch, out_h, out_w, out_c = grad.shape

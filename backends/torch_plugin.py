@@ -86,7 +86,7 @@ def profile(run_steps, folder):
 def install_fast_paths():
     """On CPUs, the PrimaryCaps conv through the Fourier domain where that is
     cheaper (else `torch_fast_ops`'s) and `torch_fast_ops`'s DigitCaps
-    predictions (README "Benchmarks"); GPUs keep Keras's ops until they are
+    predictions (docs/benchmarks.md); GPUs keep Keras's ops until they are
     measured there."""
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(channels_last_conv))

@@ -91,6 +91,7 @@ OPTION_WORDS = {
     "out=": "--out ",
     "lr=LR": "--lr",
     "precision='float32'": "--precision float32",
+    "invert=True": "--invert",
 }
 
 
@@ -152,7 +153,7 @@ def cli(ctx, backend):
 
 class _NoteHandler(logging.Handler):
     def emit(self, record):
-        click.echo(f"note: {record.getMessage()}", err=True)
+        click.echo(f"note: {in_option_words(record.getMessage())}", err=True)
 
 
 def show_notes():
@@ -204,6 +205,26 @@ FOLDER_OPTIONS = (
     click.option(
         "--strict", is_flag=True, help="Class folders: refuse unreadable image files (default: skip them)."
     ),
+    click.option(
+        "--match-classes-by-index",
+        is_flag=True,
+        help="Class folders whose names differ from the model's classes (--weights, --resume, test): "
+        "take the data's k-th class as the model's k-th class anyway.",
+    ),
+)
+
+
+GENERATED_OPTIONS = (
+    click.option(
+        "--epoch-size",
+        type=click.IntRange(min=1),
+        help="multimnist: training pairs drawn afresh each epoch (default 60,000).",
+    ),
+    click.option(
+        "--test-size",
+        type=click.IntRange(min=1),
+        help="multimnist: fixed test pairs of MNIST test digits (default 10,000; the paper: 10M).",
+    ),
 )
 
 
@@ -213,6 +234,8 @@ def data_options(subset_help=None):
     def decorate(command):
         if subset_help:
             command = click.option("--subset", type=click.IntRange(min=1), help=subset_help)(command)
+        for option in reversed(GENERATED_OPTIONS):
+            command = option(command)
         for option in reversed(FOLDER_OPTIONS):
             command = option(command)
         command = click.option(
@@ -260,9 +283,8 @@ def data_options(subset_help=None):
 @click.option(
     "--shift-pixels",
     type=click.IntRange(min=0),
-    default=2,
-    show_default=True,
-    help="Random shifts of up to this many pixels each way (0: none).",
+    help="Random shifts of up to this many pixels each way (0: none). Default: 2; 0 for "
+    "multimnist, whose pairs come shifted.",
 )
 @click.option("--save-dir", type=click.Path(path_type=Path), default=Path("result"), show_default=True)
 @click.option("--weights", type=click.Path(path_type=Path), help="Start from this model. " + WEIGHTS_HELP)
@@ -276,6 +298,11 @@ def data_options(subset_help=None):
     help=PRECISION_HELP,
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
+@click.option(
+    "--save-classifier",
+    is_flag=True,
+    help="Also write classifier.keras: the capsules without decoder and shifts, as the presets are.",
+)
 @click.option(
     "--distribute",
     type=click.Choice(["none", "data-parallel"]),
@@ -332,6 +359,12 @@ def test(**options):
     click.echo("| class | images | correct | accuracy |\n|---|---|---|---|")
     for row in result["per_class"]:
         click.echo(f"| {row['name']} | {row['images']} | {row['correct']} | {row['accuracy']:.2%} |")
+    if "one_right" in result:
+        click.echo(
+            f"both digits right {result['accuracy']:.2%} (error {result['error']:.2%}), at least one "
+            f"right {result['one_right']:.2%}, on {result['images']} pairs{wrote}"
+        )
+        return
     click.echo(
         f"test accuracy {result['accuracy']:.2%} (error {result['error']:.2%}) on "
         f"{result['images']} images{wrote}"
@@ -369,6 +402,11 @@ def predict(weights, inputs, invert, as_json):
         return
     for r in results:
         lengths = ", ".join(f"{name} {v:.3f}" for name, v in r["lengths_by_class"].items())
+        if "classes" in r:
+            names = list(r["lengths_by_class"])
+            both = " and ".join(f"{names[c]} (length {r['lengths'][c]:.3f})" for c in r["classes"])
+            click.echo(f"{r['input']}: classes {both}  lengths: {lengths}")
+            continue
         label = f"{r['class_name']} ({r['class']})" if "class_name" in r else str(r["class"])
         click.echo(f"{r['input']}: class {label} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}")
 
@@ -420,9 +458,16 @@ def info(weights):
 @reports_input_errors
 def export(weights, fmt, output, reconstruction):
     """Export for other runtimes: image batch in, class capsule lengths out."""
-    from capsnet.commands.export import export_model
+    import keras
 
-    written = export_model(ExportConfig(weights, fmt, output, reconstruction))
+    from capsnet.commands.export import export_elsewhere, export_model, writer_backend
+
+    config = ExportConfig(weights, fmt, output, reconstruction)
+    writer = writer_backend(fmt, keras.backend.backend())
+    if writer is not None and writer != keras.backend.backend():
+        written = export_elsewhere(config, writer, note=lambda line: click.echo(f"note: {line}", err=True))
+    else:
+        written = export_model(config)
     click.echo("wrote " + ", ".join(map(str, written)))
 
 
@@ -467,6 +512,13 @@ def bench_options(command):
         ),
         click.option(
             "--data", type=click.Path(path_type=Path), help="Images to use (default: the bundled sample)."
+        ),
+        click.option(
+            "--matmul-size",
+            type=click.IntRange(min=16),
+            default=2048,
+            show_default=True,
+            help="Side of the square matrix product that measures the matmul peak.",
         ),
     ]
     for option in reversed(options):

@@ -9,15 +9,44 @@ and ask the model-family registry (`capsnet.models`) what the file holds.
 import json
 import zipfile
 import zlib
+from pathlib import Path
 
 from capsnet import models as families
 from capsnet.atomic import atomic_write
 from capsnet.errors import CapsNetInputError
 
 
-def atomic_save(model, path):
-    """`model.save(path)`, through a temporary file and a rename."""
-    atomic_write(path, model.save)
+def atomic_save(model, path, optimizer=True):
+    """`model.save(path)`, through a temporary file and a rename.
+
+    `optimizer=False` leaves the optimizer's state out (Adam's two moments
+    make a CapsNet file three times larger): for models to use, not to
+    resume, which the checkpoint is for. A .keras file has no such option,
+    so the model's optimizer is set aside while it is written.
+    """
+    if optimizer or getattr(model, "optimizer", None) is None:
+        atomic_write(path, model.save)
+        return
+    kept = model.optimizer
+    model.optimizer = None
+    try:
+        atomic_write(path, model.save)
+    finally:
+        model.optimizer = kept
+
+
+def link_or_copy(source, target):
+    """Make `target` name the same file as `source` (a hard link, renamed into
+    place), where the file system allows it; else leave `target` as it is."""
+    import os
+
+    temporary = Path(target).with_name(Path(target).name + ".link")
+    try:
+        temporary.unlink(missing_ok=True)
+        os.link(source, temporary)
+        os.replace(temporary, target)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def load_capsnet(path):

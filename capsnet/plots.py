@@ -71,13 +71,44 @@ def image_grid(rows, path, title=None):
     plt.close(fig)
 
 
-def real_and_recon(images, reconstructions, path, per_row=10):
-    """Pairs of rows: test images above their reconstructions."""
-    n = (len(images) // per_row) * per_row
-    real = images[:n].reshape(-1, per_row, *images.shape[1:])
-    recon = reconstructions[:n].reshape(-1, per_row, *images.shape[1:])
-    interleaved = np.stack([real, recon], axis=1).reshape(-1, per_row, *images.shape[1:])
-    image_grid(interleaved, path, title="real (odd rows) and reconstructed (even rows)")
+def real_and_recon(images, reconstructions, path, captions=None, wrong=None, per_row=10):
+    """Pairs of rows: test images above their reconstructions, each image
+    captioned (e.g. "3 -> 3": truth -> prediction; wrong ones in red).
+
+    Args:
+        images, reconstructions: `(n, h, w, c)` in [0, 1].
+        captions: n strings, or None.
+        wrong: n bools (drawn in red), or None.
+    """
+    plt = _pyplot()
+    n = len(images)
+    rows = -(-n // per_row)
+    fig, axes = plt.subplots(2 * rows, per_row, figsize=(per_row * 0.9, rows * 2.1), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for index in range(n):
+        row, column = 2 * (index // per_row), index % per_row
+        for offset, picture in ((0, images[index]), (1, reconstructions[index])):
+            pixels = picture[..., 0] if picture.shape[-1] == 1 else picture
+            axes[row + offset, column].imshow(np.clip(pixels, 0, 1), cmap="gray", vmin=0, vmax=1)
+        if captions is not None:
+            colour = "red" if wrong is not None and wrong[index] else "black"
+            axes[row, column].set_title(captions[index], fontsize=7, color=colour)
+    fig.suptitle("test images (odd rows, truth -> prediction) and their reconstructions (even rows)")
+    _save(fig, path)
+    plt.close(fig)
+
+
+def one_per_class_in_turn(labels, count):
+    """Indices of up to `count` examples, taking the classes of `labels` in turn
+    (the first of each class, then the second of each, ...), in class order."""
+    by_class = [list(np.flatnonzero(labels == label)) for label in np.unique(labels)]
+    chosen = []
+    for rank in range(max((len(found) for found in by_class), default=0)):
+        chosen += [found[rank] for found in by_class if rank < len(found)]
+        if len(chosen) >= count:
+            break
+    return np.array(sorted(chosen[:count], key=lambda i: (labels[i], i)), dtype=int)
 
 
 def bars(names, values, ylabel, path, title):
@@ -87,5 +118,40 @@ def bars(names, values, ylabel, path, title):
     drawn = ax.bar(names, values, color=["#4c72b0", "#dd8452", "#55a868"][: len(names)])
     ax.bar_label(drawn, fmt="%.1f")
     ax.set(ylabel=ylabel, title=title)
+    _save(fig, path)
+    plt.close(fig)
+
+
+def overlay(image, first, second):
+    """An RGB picture of a two-digit input `(h, w, c)` in dim grey with its two
+    reconstructions drawn over it, the first in red and the second in green."""
+    grey = 0.4 * image.mean(axis=-1)
+    red, green = first.mean(axis=-1), second.mean(axis=-1)
+    return np.clip(np.stack([np.maximum(grey, red), np.maximum(grey, green), grey], axis=-1), 0, 1)
+
+
+def pair_reconstructions(images, reconstructions, path, captions, right):
+    """The paper's Figure 5: each two-digit input beside its two reconstructions
+    (red: the longest capsule's, green: the second's); the first `right` are
+    pairs named correctly, the rest wrong ones.
+
+    Args:
+        images: `(n, h, w, c)` inputs in [0, 1].
+        reconstructions: `(n, 2, h, w, c)`.
+        captions: n strings, e.g. "3+7 -> 7+3" (true classes -> longest capsules).
+    """
+    plt = _pyplot()
+    n = len(images)
+    columns = max(right, n - right, 1)
+    fig, axes = plt.subplots(4, columns, figsize=(1.3 * columns, 6), squeeze=False)
+    for ax in axes.ravel():
+        ax.axis("off")
+    for index in range(n):
+        row = 0 if index < right else 2
+        column = index if index < right else index - right
+        axes[row, column].imshow(images[index].mean(axis=-1), cmap="gray", vmin=0, vmax=1)
+        axes[row, column].set_title(captions[index], fontsize=7)
+        axes[row + 1, column].imshow(overlay(images[index], *reconstructions[index]))
+    fig.suptitle("right pairs (top) and wrong pairs (bottom): input, then reconstructions (red, green)")
     _save(fig, path)
     plt.close(fig)

@@ -4,14 +4,22 @@ Files written into `save_dir`:
     checkpoint.keras   the training model after the last finished epoch, with
                        optimizer state and, inside the same zip, its state
                        `capsnet_checkpoint.json` ({"epoch", "optimizer_step",
-                       "best_val_accuracy"}): one atomic rename commits both
+                       "best_val_accuracy", "log"}): one atomic rename commits both
     checkpoint.json    a readable copy of that state (resume trusts the zip's)
-    best_model.keras   the model with the best validation accuracy so far
-    trained_model.keras  the final model
-    log.csv            one row per epoch (appended to on --resume)
+    best_model.keras   the model with the best validation accuracy so far, without
+                       optimizer state (the same file as trained_model.keras when
+                       the last epoch was the best: a hard link, not a copy)
+    trained_model.keras  the final model, without optimizer state
+    classifier.keras   with save_classifier: the capsules alone, as presets are
+                       made (no decoder, no shifts)
+    log.csv            one row per finished epoch, rewritten after each checkpoint
+                       from the rows the checkpoint carries (so a resumed run
+                       mends a row that a kill or Ctrl-C kept out of it)
 """
 
+import csv
 import functools
+import io
 import json
 import math
 import signal
@@ -22,12 +30,14 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import backends, fast_ops, losses
+from capsnet import backends, fast_ops, losses, metrics
+from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
 from capsnet.data.batches import Batches, Examples
 from capsnet.epoch_timer import EpochTimer
 from capsnet.errors import CapsNetInputError
-from capsnet.model_files import atomic_save, load_capsnet
+from capsnet.model_files import atomic_save, link_or_copy, load_capsnet
+from capsnet.models.capsule_views import digits_per_image
 
 ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
@@ -35,7 +45,8 @@ STATE_ENTRY = "capsnet_checkpoint.json"
 
 
 def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
-    """Adam, margin loss on the lengths; the reconstruction loss is in the model.
+    """Adam, margin loss on the lengths (two positives for MultiMNIST pairs); the
+    reconstruction losses are in the model.
 
     Registers the backend's measured fast ops first (`capsnet.backends.ensure_fast_paths`),
     unless `capsnet.backends.setup(fast_paths=False)` was called: the layers look
@@ -56,10 +67,12 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     # mixed_float16, so Keras would not add loss scaling by itself.
     if any(layer.dtype_policy.name == "mixed_float16" for layer in train_model.layers):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    # The lengths' margin loss; each reconstruction's loss is inside the model.
+    reconstructions = len(train_model.outputs) - 1
     train_model.compile(
         optimizer=optimizer,
-        loss=[losses.margin_loss, None],
-        metrics=[[keras.metrics.CategoricalAccuracy(name="accuracy")], []],
+        loss=[losses.margin_loss] + [None] * reconstructions,
+        metrics=[[metrics.accuracy_metric(digits_per_image(train_model))]] + [[]] * reconstructions,
         jit_compile=jit_compile,
     )
 
@@ -117,7 +130,8 @@ def read_checkpoint_state(save_dir):
     `checkpoint.json` (without an optimizer step to check).
 
     Returns:
-        {"epoch": int, "optimizer_step": int or None, "best_val_accuracy": float or None}
+        {"epoch": int, "optimizer_step": int or None, "best_val_accuracy": float or
+        None, "log": log.csv's rows of epochs 0..epoch-1, or None in older checkpoints}
     """
     checkpoint = Path(save_dir) / "checkpoint.keras"
     fresh = "start again without resume=True (or pass the save_dir=DIR of the interrupted run)"
@@ -145,6 +159,7 @@ def read_checkpoint_state(save_dir):
         "epoch": state["epoch"],
         "optimizer_step": state.get("optimizer_step"),
         "best_val_accuracy": state.get("best_val_accuracy"),
+        "log": state.get("log"),
     }
 
 
@@ -160,6 +175,12 @@ def _state_problem(state):
         return f"optimizer_step {step!r} is not a count of steps"
     if best is not None and not (isinstance(best, (int, float)) and 0 <= best <= 1):
         return f"best_val_accuracy {best!r} is not an accuracy"
+    log = state.get("log")
+    rows_ok = isinstance(log, list) and all(
+        isinstance(r, dict) and isinstance(r.get("epoch"), int) for r in log
+    )
+    if log is not None and not rows_ok:
+        return "log is not a list of rows with their epoch"
     return None
 
 
@@ -231,27 +252,62 @@ class Halt(Exception):
     """Raised between two batches by `GracefulStop` to leave `fit()` at once."""
 
 
-class EpochLog(keras.callbacks.CSVLogger):
-    """log.csv, one row per finished epoch (an interrupted one is left out)."""
+def write_log(path, rows):
+    """log.csv from `rows` (dicts with "epoch"), in one atomic rename: columns
+    "epoch" then the metrics sorted by name, as Keras's CSVLogger writes them."""
+    columns = ["epoch", *sorted({key for row in rows for key in row} - {"epoch"})]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, restval="NA", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, text.getvalue())
 
-    def __init__(self, path, append, stop):
-        super().__init__(str(path), append=append)
-        self.stop = stop
 
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.stop.halted:
-            super().on_epoch_end(epoch, logs)
+def earlier_log_rows(save_dir, initial_epoch):
+    """The log rows of epochs 0..initial_epoch-1: those the checkpoint carries, or,
+    without a checkpoint or from one that carries none, those log.csv still has."""
+    if initial_epoch == 0:
+        return []
+    has_checkpoint = (Path(save_dir) / "checkpoint.keras").is_file()
+    rows = read_checkpoint_state(save_dir)["log"] if has_checkpoint else None
+    if rows is None:
+        try:
+            with open(Path(save_dir) / "log.csv", newline="") as f:
+                rows = [_numbers(row) for row in csv.DictReader(f)]
+        except (OSError, ValueError, csv.Error):
+            rows = []
+    return [row for row in rows if row["epoch"] < initial_epoch]
+
+
+def _numbers(row):
+    """A log.csv row read back: the epoch as an int, the metrics as floats."""
+    return {key: int(value) if key == "epoch" else float(value) for key, value in row.items()}
 
 
 class SafeCheckpoint(keras.callbacks.Callback):
-    """Atomic per-epoch checkpoint (with optimizer) and best-by-validation model."""
+    """Atomic per-epoch checkpoint (with optimizer and log rows), log.csv, and the
+    best-by-validation model.
 
-    def __init__(self, save_dir, stop, best_val_accuracy=None, on_saved=None):
+    Whether an epoch finished is decided once, before anything of it is saved: a
+    signal that arrives while the checkpoint is written still lets its log row
+    follow (the checkpoint holds the epoch, so the log must list it).
+    """
+
+    def __init__(self, save_dir, stop, best_val_accuracy=None, on_saved=None, log_rows=()):
         super().__init__()
         self.save_dir = Path(save_dir)
         self.best = best_val_accuracy
         self.on_saved = on_saved
         self.stop = stop
+        self.best_epoch = None  # the epoch of best_model.keras, when this run wrote it
+        self.log_rows = list(log_rows)
+
+    def on_train_begin(self, logs=None):
+        log = self.save_dir / "log.csv"
+        if self.log_rows:
+            write_log(log, self.log_rows)  # mends a row that a kill kept out of it
+        else:
+            log.unlink(missing_ok=True)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.stop.halted:
@@ -260,13 +316,17 @@ class SafeCheckpoint(keras.callbacks.Callback):
         accuracy = logs.get(VAL_ACCURACY)
         if accuracy is not None and (self.best is None or accuracy > self.best):
             self.best = float(accuracy)
-            atomic_save(self.model, self.save_dir / "best_model.keras")
+            self.best_epoch = epoch + 1
+            atomic_save(self.model, self.save_dir / "best_model.keras", optimizer=False)
+        self.log_rows.append({"epoch": epoch, **{key: float(value) for key, value in logs.items()}})
         state = {
             "epoch": epoch + 1,
             "optimizer_step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
             "best_val_accuracy": self.best,
+            "log": self.log_rows,
         }
         save_checkpoint(self.model, self.save_dir / "checkpoint.keras", state)
+        write_log(self.save_dir / "log.csv", self.log_rows)
         atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
         if self.on_saved:
             self.on_saved(epoch + 1)
@@ -316,6 +376,7 @@ def fit(
     verbose="auto",
     group=None,
     seed=None,
+    save_classifier=False,
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
     to `epoch_times` (so they survive an interruption).
@@ -323,7 +384,8 @@ def fit(
     `group`: the `ProcessGroup` this process trains in (`OneProcess()` when
     None): it shards the data (`batch_size` is the global batch), and only its
     chief prints and writes files. `seed` fixes the order in which each epoch
-    visits the training images (None: a random seed).
+    visits the training images (None: a random seed). `save_classifier`:
+    also write classifier.keras, the capsules without decoder and shifts.
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
     stopped at a batch boundary, and CapsNetInputError when the loss became
@@ -334,8 +396,8 @@ def fit(
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
     arguments = group.fit_arguments(
-        Examples(data.x_train, data.y_train, num_classes),
-        Examples(data.x_test, data.y_test, num_classes),
+        data.train_examples(num_classes),
+        data.test_examples(num_classes),
         batch_size,
         seed,
         initial_epoch,
@@ -347,6 +409,8 @@ def fit(
         keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
     ]
     if group.chief:
+        log_rows = earlier_log_rows(save_dir, initial_epoch)
+        checkpoints = SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved, log_rows)
         save_dir.mkdir(parents=True, exist_ok=True)
         callbacks += [
             # The timer first: on_epoch_saved (run.json) must see this epoch's time.
@@ -356,8 +420,7 @@ def fit(
                 skip=lambda: stop.halted,
                 report=lambda epoch, seconds: print(f"epoch {epoch + 1}: {seconds:.1f} s"),
             ),
-            SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved),
-            EpochLog(save_dir / "log.csv", initial_epoch > 0, stop),
+            checkpoints,
         ]
     with stop:
         try:
@@ -379,4 +442,11 @@ def fit(
             f"keeps the last finished epoch: lower lr=LR, check the data, or train with precision='float32'"
         )
     if group.chief:
-        atomic_save(train_model, save_dir / "trained_model.keras")
+        final = save_dir / "trained_model.keras"
+        atomic_save(train_model, final, optimizer=False)  # checkpoint.keras keeps Adam's state
+        if checkpoints.best_epoch is not None and checkpoints.best_epoch == epochs:
+            # The last epoch was the best: one file under both names, not two copies.
+            link_or_copy(final, save_dir / "best_model.keras")
+        if save_classifier:
+            classifier = families.classifier_only(families.views_of(train_model))
+            atomic_save(classifier.train, save_dir / "classifier.keras")

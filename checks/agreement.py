@@ -34,7 +34,7 @@ BOUNDS = {
     # sqrt(v) + epsilon, so for near-zero gradients (ReLU-gated conv1 and decoder
     # units) a float32 summation-order difference dg moves the update by about
     # lr * dg / epsilon. Over 10 steps that is ~3e-4 between any two backends
-    # (README "Backends agree"); with epsilon 1e-4 (the row above) it is ~3e-7.
+    # (docs/backends.md); with epsilon 1e-4 (the row above) it is ~3e-7.
     "weights after 10 steps rel, Adam eps 1e-7": 1e-3,
 }
 # Looser bounds for one model. Efficient-CapsNet's batch normalisation cancels

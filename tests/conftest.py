@@ -78,6 +78,7 @@ def trained_dir(tmp_path_factory, tiny_npz):
                 "1",
                 "--save-dir",
                 str(save_dir),
+                "--save-classifier",
             ],
         )
     assert result.exit_code == 0, result.output

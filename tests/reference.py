@@ -237,14 +237,19 @@ def efficient_capsnet(images, T, weights, dim_primary_capsule=8):
     return {"primary": primary, **_decoded(digit, x, np.asarray(T, np.float64), w)}
 
 
+def _decode(digit, T, w):
+    """The decoder's pixels `(batch, h * w * c)` from the capsules masked by T."""
+    masked = (digit * T[:, :, None]).reshape(digit.shape[0], -1)
+    hidden = relu(masked @ w["dense1_kernel"] + w["dense1_bias"])
+    hidden = relu(hidden @ w["dense2_kernel"] + w["dense2_bias"])
+    return sigmoid(hidden @ w["dense3_kernel"] + w["dense3_bias"])
+
+
 def _decoded(digit, images, T, w):
     """Lengths, the reconstruction from the T-masked capsules, and the loss."""
     batch = digit.shape[0]
     lengths = np.sqrt(np.sum(digit**2, axis=-1))
-    masked = (digit * T[:, :, None]).reshape(batch, -1)
-    hidden = relu(masked @ w["dense1_kernel"] + w["dense1_bias"])
-    hidden = relu(hidden @ w["dense2_kernel"] + w["dense2_bias"])
-    pixels = sigmoid(hidden @ w["dense3_kernel"] + w["dense3_bias"])
+    pixels = _decode(digit, T, w)
     squared_errors = np.sum((pixels - images.reshape(batch, -1)) ** 2, axis=1)
     return {
         "digit": digit,
@@ -252,3 +257,60 @@ def _decoded(digit, images, T, w):
         "reconstruction": pixels.reshape(images.shape),
         "loss": margin_loss(T, lengths) + 0.0005 * np.mean(squared_errors),
     }
+
+
+# ---------------------------------------------------------------------------
+# MultiMNIST (Sabour et al., 2017, section 6): two digits of different
+# classes, each shifted inside a larger canvas, merged as min(a + b, 1); the
+# margin loss with both labels present, and each digit reconstructed from its
+# own class capsule against its own shifted image.
+
+
+def on_canvas(digit, canvas, down, right):
+    """An (h, w, c) digit padded to the centre of a canvas x canvas image, then moved."""
+    h, w, c = digit.shape
+    top, left = (canvas - h) // 2, (canvas - w) // 2
+    padded = np.pad(digit, ((top, canvas - h - top), (left, canvas - w - left), (0, 0)))
+    return shift(padded, down, right)
+
+
+def multimnist_pair(first, second, canvas, first_shift, second_shift):
+    """(merged, first on its canvas, second on its canvas), float64 in [0, 1]."""
+    a = on_canvas(np.asarray(first, np.float64), canvas, *first_shift)
+    b = on_canvas(np.asarray(second, np.float64), canvas, *second_shift)
+    merged = np.zeros_like(a)
+    for index in np.ndindex(a.shape):
+        merged[index] = min(a[index] + b[index], 1.0)
+    return merged, a, b
+
+
+def two_digit_capsnet(images, T1, T2, digits1, digits2, weights, lam_recon, routings=3):
+    """The two-digit CapsNet's lengths, reconstructions and loss (a mean over the batch).
+
+    loss = margin_loss(T1 + T2) + lam_recon x (mean squared error of digit 1's
+    reconstruction + that of digit 2's), each masked by its own label.
+    """
+    w = {name: np.asarray(value, np.float64) for name, value in weights.items()}
+    out = capsnet(images, T1, weights, routings)
+    digit, lengths = out["digit"], out["lengths"]
+    batch = digit.shape[0]
+    T1, T2 = np.asarray(T1, np.float64), np.asarray(T2, np.float64)
+    reconstructions = [_decode(digit, T, w) for T in (T1, T2)]
+    errors = [
+        np.mean((r - np.asarray(d, np.float64).reshape(batch, -1)) ** 2)
+        for r, d in zip(reconstructions, (digits1, digits2), strict=True)
+    ]
+    return {
+        "lengths": lengths,
+        "reconstructions": [r.reshape(np.shape(images)) for r in reconstructions],
+        "loss": margin_loss(T1 + T2, lengths) + lam_recon * sum(errors),
+    }
+
+
+def both_right(lengths, labels):
+    """1.0 where the two longest capsules are the two classes in `labels` (n, 2), else 0.0."""
+    result = []
+    for row, pair in zip(lengths, labels, strict=True):
+        order = sorted(range(len(row)), key=lambda k: -row[k])
+        result.append(float(set(order[:2]) == set(int(c) for c in pair)))
+    return np.array(result)

@@ -6,7 +6,7 @@ reports accuracy on the first test images. Writes results.json and results.md
 into --out.
 
     python tools/compare_initializers.py --data ../shared/data/mnist.npz \\
-        --steps 200 --batch-size 32 --seeds 0 1 2 --out docs/init_glorot_vs_normal
+        --steps 200 --batch-size 32 --seeds 0 1 2 --out results/initializers/glorot-vs-normal
 """
 
 import argparse

@@ -1,12 +1,12 @@
-"""One prepared command that measures every GPU claim (issue 12); see README "GPU runs".
+"""One prepared command that measures every GPU claim (issue 12); see docs/gpu-runs.md.
 
     python -m tools.gpu_run prepare                     # CPU machine: fill .whl/ to carry
     python3 -m tools.gpu_run all --budget 560 --archive $OUT/gpu.tar.gz  # GPU machine
     python -m tools.gpu_run all --smoke                 # CPU smoke test (1.5-2 min a backend)
 
 Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
-fashion (`all` is all seven, in that order), and prepare. Every part writes into the
-results folder (default docs/gpu-<device>/) as soon as it finishes, skips
+fashion, multimnist (`all` is all eight, in that order), and prepare. Every part writes into the
+results folder (default results/gpu-<device>/) as soon as it finishes, skips
 what an earlier command finished, and stops before --budget runs out, so the
 same command run again continues. Exit codes: 0 done or stopped by the
 budget (rerun to continue), 1 a measurement failed, 2 bad input.
@@ -23,14 +23,20 @@ from tools.gpu import bench, device, info, prepare, profile, setup, summary, tra
 from tools.gpu.context import REPO, Budget, Settings, UsageError, say
 
 NAMES = ("jax", "torch", "tensorflow")
-ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion")
+ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion", "multimnist")
 PARTS = ("prepare", *ALL, "all")
 TRAINING = {
     "mnist": training.mnist_runs,
     "ablation": training.ablation_runs,
     "fashion": training.fashion_runs,
+    "multimnist": training.multimnist_runs,
 }
-DATA_FILES = {"mnist": "mnist.npz", "ablation": "mnist.npz", "fashion": "fashion_mnist.npz"}
+DATA_FILES = {
+    "mnist": "mnist.npz",
+    "ablation": "mnist.npz",
+    "fashion": "fashion_mnist.npz",
+    "multimnist": "mnist.npz",
+}
 # Defaults on the GPU and under --smoke (tiny, a few steps, for a CPU).
 DEFAULTS = {
     "batches": ([100, 256, 512, 1024], [8]),
@@ -60,7 +66,7 @@ def parser():
     p.add_argument(
         "--budget", type=float, help="seconds this command may take; parts stop before (default: none)"
     )
-    p.add_argument("--out", type=Path, help="results folder (default docs/gpu-<device>)")
+    p.add_argument("--out", type=Path, help="results folder (default results/gpu-<device>)")
     p.add_argument(
         "--archive", type=Path, help="also pack the results folder into this .tar.gz after each part"
     )
@@ -151,7 +157,7 @@ def settings_from(argv):
             raise UsageError(f"--{name.replace('_', '-')} {value[name]} is too small")
     name = device.gpu_name()
     smoke_root = REPO / "result" / "gpu-smoke"
-    out = args.out or (smoke_root if args.smoke else REPO / "docs") / f"gpu-{device.slug(name)}"
+    out = args.out or (smoke_root if args.smoke else REPO / "results") / f"gpu-{device.slug(name)}"
     work = args.work or (smoke_root / "work" if args.smoke else REPO / "result" / "gpu-work")
     return Settings(
         parts=parts,

@@ -22,6 +22,11 @@ class DataConfig:
     channels: int | None = None  # 1 or 3; None: from the images (test: from the model)
     validation_split: float | None = None  # held-out fraction when there is no test/ or val/ folder
     strict: bool = False  # refuse unreadable image files instead of skipping them
+    # Generated datasets only (multimnist); None: the generator's default.
+    epoch_size: int | None = None  # training examples drawn afresh each epoch
+    test_size: int | None = None  # fixed test examples
+    # Compare the data's label k with the model's class k even where their names differ.
+    match_classes_by_index: bool = False
 
     def folder_options(self, seed=None):
         """`capsnet.data.load`'s `folders` argument."""
@@ -32,6 +37,11 @@ class DataConfig:
             "strict": self.strict,
             "seed": 0 if seed is None else seed,
         }
+
+    def generated_options(self):
+        """`capsnet.data.load`'s `generated` argument (the options given)."""
+        given = {"epoch_size": self.epoch_size, "test_size": self.test_size}
+        return {name: value for name, value in given.items() if value is not None}
 
 
 @dataclass(frozen=True)
@@ -46,12 +56,13 @@ class TrainConfig(DataConfig):
     lr_decay: float = 0.9  # learning-rate multiplier per epoch
     lam_recon: float = LAM_RECON
     routings: int = 3
-    shift_pixels: int = 2
+    shift_pixels: int | None = None  # None: 2, or 0 for data that comes shifted (multimnist)
     save_dir: Path = Path("result")
     weights: Path | None = None  # start from this model instead of a new one
     seed: int | None = None
     precision: str = "float32"  # one of capsnet.backends.PRECISIONS
     resume: bool = False
+    save_classifier: bool = False  # also write classifier.keras (no decoder, no shifts)
     distribute: str = "none"  # or "data-parallel"
     coordinator_address: str | None = None
     num_processes: int | None = None
@@ -93,6 +104,7 @@ class BenchConfig:
     jit: bool | None = None  # None: Keras's "auto"
     fast_paths: bool = True
     data: Path | None = None
+    matmul_size: int = 2048  # the square product that measures the matmul peak
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,17 @@ from capsnet.models import classifier_only
 FORMATS = {"onnx": ".onnx", "tf_saved_model": "", "openvino": ".xml"}
 # The Python packages each format needs for its export (the `export` extra).
 NEEDS = {"onnx": "onnx, onnxscript, tf2onnx", "tf_saved_model": "tensorflow", "openvino": "openvino"}
+# The backends Keras 3.15 exports each format from, best first (measured, docs/export.md):
+# jax needs jax2onnx for ONNX and its graph holds XlaCallModule, which OpenVINO cannot
+# read; torch.export rejects the SavedModel's dynamic batch.
+WRITERS = {
+    "onnx": ("tensorflow", "torch"),
+    "tf_saved_model": ("tensorflow", "jax"),
+    "openvino": ("tensorflow", "torch"),
+}
+# What the exported graph calls its input and outputs.
+INPUT_NAME = "image"
+OUTPUT_NAMES = ("lengths", "reconstruction")
 
 
 def default_output(weights, fmt):
@@ -32,8 +43,46 @@ def default_output(weights, fmt):
     return Path(f"{stem}_saved_model" if fmt == "tf_saved_model" else stem + FORMATS[fmt])
 
 
+def writer_backend(fmt, backend):
+    """The backend to export `fmt` from: `backend` when it can, else the first
+    installed one that can (None when none is installed)."""
+    if backend in WRITERS[fmt]:
+        return backend
+    return next((b for b in WRITERS[fmt] if b in backends.installed()), None)
+
+
+def export_elsewhere(config, backend, note):
+    """Run this export in a fresh process on `backend`; returns the paths it wrote."""
+    from capsnet.fresh_process import run_on_backend
+
+    here = _current_backend()
+    note(f"--format {config.format} is written by {backend}, not {here}: exporting in a {backend} process")
+    args = ["-m", "capsnet", "export", "--weights", config.weights, "--format", config.format]
+    args += ["--output", Path(config.output or default_output(config.weights, config.format)).resolve()]
+    if config.reconstruction:
+        args.append("--reconstruction")
+    done = run_on_backend(backend, args)
+    if done.returncode != 0:
+        lines = [line for line in (done.stderr + done.stdout).splitlines() if line.startswith("Error:")]
+        reason = lines[-1].removeprefix("Error:").strip() if lines else f"exit code {done.returncode}"
+        raise CapsNetInputError(f"the export in a {backend} process failed: {reason}")
+    wrote = next(line for line in done.stdout.splitlines() if line.startswith("wrote "))
+    return [Path(path) for path in wrote.removeprefix("wrote ").split(", ")]
+
+
+def _current_backend():
+    import keras
+
+    return keras.backend.backend()
+
+
 def export_model(config):
-    """Export `config.weights` (an `ExportConfig`) and return the written paths."""
+    """Export `config.weights` (an `ExportConfig`) and return the written paths.
+
+    The graph's input is called "image", its outputs "lengths" (and
+    "reconstruction"); the class names and the model family go into the file
+    (ONNX metadata, OpenVINO runtime info, class_names.json in a SavedModel).
+    """
     import keras
 
     fmt = config.format
@@ -51,6 +100,8 @@ def export_model(config):
             f"leave out --reconstruction"
         )
     model = models.evaluate if config.reconstruction else classifier_only(models).evaluate
+    if fmt == "tf_saved_model":  # the signature's output keys are the dict's
+        model = _with_named_outputs(model)
     backend = keras.backend.backend()
     # The plain ops: the graph runs in other runtimes, with their own convolutions, at
     # any batch size (the CPU fast paths are measured for training at batch 100).
@@ -71,9 +122,86 @@ def export_model(config):
             raise CapsNetInputError(
                 f"Keras could not export --format {fmt} from the {backend} backend ({type(error).__name__}: "
                 f"{reason}); the .keras file is the same on every backend, and every format exports "
-                f"from --backend tensorflow (README: Export)"
+                f"from --backend tensorflow (docs/export.md)"
             ) from None
+        _name_and_describe(staged, fmt, len(model.outputs), _description(models))
         return _move_into_place(staged, output)
+
+
+def _with_named_outputs(model):
+    """`model` with a dict of named outputs ("lengths", "reconstruction")."""
+    import keras
+
+    image = keras.Input(model.inputs[0].shape[1:], name=INPUT_NAME)
+    outputs = model(image)
+    outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
+    return keras.Model(image, dict(zip(OUTPUT_NAMES, outputs, strict=False)), name="capsnet_export")
+
+
+def _description(models):
+    """What an exported file records about its model: class names (the indices
+    where the model has none), family and digits per image."""
+    from capsnet.models import family_of_model
+    from capsnet.models.capsule_views import class_names, digits_per_image
+
+    num_classes = models.evaluate.outputs[0].shape[-1]
+    return {
+        "class_names": class_names(models) or [str(k) for k in range(num_classes)],
+        "model_family": family_of_model(models.train).name,
+        "digits_per_image": digits_per_image(models.train),
+    }
+
+
+def _name_and_describe(staged, fmt, num_outputs, description):
+    """Name the staged export's input and outputs and store `description` in it."""
+    import json
+
+    names = OUTPUT_NAMES[:num_outputs]
+    if fmt == "onnx":
+        _name_onnx(staged, names, description)
+    elif fmt == "openvino":
+        _name_openvino(staged, names, description)
+    else:
+        (staged / "class_names.json").write_text(json.dumps(description, indent=2))
+
+
+def _name_onnx(path, names, description):
+    import json
+
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    renamed = {graph.input[0].name: INPUT_NAME}
+    renamed.update({output.name: name for output, name in zip(graph.output, names, strict=True)})
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        value.name = renamed.get(value.name, value.name)
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    for key, value in description.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, json.dumps(value)
+    onnx.save(model, str(path))
+
+
+def _name_openvino(path, names, description):
+    import json
+
+    import openvino
+
+    core = openvino.Core()
+    model = core.read_model(str(path))
+    model.inputs[0].get_tensor().set_names({INPUT_NAME})
+    for output, name in zip(model.outputs, names, strict=True):
+        output.get_tensor().set_names({name})
+    for key, value in description.items():
+        model.set_rt_info(json.dumps(value), ["capsnet", key])
+    renamed = path.with_name("named.xml")
+    openvino.save_model(model, str(renamed), compress_to_fp16=False)
+    del model
+    os.replace(renamed.with_suffix(".bin"), path.with_suffix(".bin"))
+    os.replace(renamed, path)
 
 
 def _check_destination(output, fmt):

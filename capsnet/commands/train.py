@@ -16,15 +16,17 @@ from capsnet import data as datasets
 from capsnet import models as families
 from capsnet import save_dir as save_dirs
 from capsnet.atomic import atomic_write_text
+from capsnet.commands.class_match import check_class_names
 from capsnet.commands.configs import TrainConfig
 from capsnet.commands.progress import reading_images
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, check_input_shape, load_capsnet
-from capsnet.models.capsule_views import classes_layer
+from capsnet.models.capsule_views import classes_layer, digits_per_image
 
 # Architecture options that a saved model (--weights, --resume) already fixes.
 FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon")
 RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay")
+DEFAULT_SHIFT_PIXELS = 2  # the paper's: up to 2 pixels each way
 
 
 def settle_options(options, given):
@@ -82,6 +84,7 @@ def run(config):
         config.subset,
         folders=config.folder_options(config.seed),
         progress=reading_images,
+        generated=config.generated_options(),
     )
     scope, group = _distribution(config, plugin)
     try:
@@ -98,6 +101,11 @@ def _train(config, plugin, data, save_dir, scope, group):
         models, initial_epoch, best = _models(config, data, save_dir)
     check_input_shape(models, data.input_shape)
     num_classes = _check_classes(models, data)
+    if config.weights or config.resume:
+        check_class_names(
+            classes_layer(models.train).class_names, data.class_names, num_classes,
+            config.match_classes_by_index, what=f"--data {config.data or config.dataset}",
+        )  # fmt: skip
     if initial_epoch >= config.epochs:
         if group.chief:
             _finish_interrupted_final_save(models, save_dir)
@@ -117,8 +125,8 @@ def _train(config, plugin, data, save_dir, scope, group):
             # on --resume and --weights the saved model's, not the defaults
             **families.family_of_model(models.train).architecture(models.train),
         },
-        "train_images": len(data.x_train),
-        "test_images": len(data.x_test),
+        "train_images": data.num_train,
+        "test_images": data.num_test,
         "replicas": group.replicas,
         "epoch_times_s": earlier_times,
     }
@@ -128,7 +136,7 @@ def _train(config, plugin, data, save_dir, scope, group):
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
     echo(
-        f"training on {len(data.x_train)} images ({keras.backend.backend()}, {group.replicas} replica(s)), "
+        f"training on {data.num_train} images ({keras.backend.backend()}, {group.replicas} replica(s)), "
         f"epochs {initial_epoch + 1}-{config.epochs}, saving to {save_dir}"
     )
     try:
@@ -148,6 +156,7 @@ def _train(config, plugin, data, save_dir, scope, group):
             on_epoch_saved=write_record,
             group=group,
             seed=config.seed,
+            save_classifier=config.save_classifier,
         )
     except KeyboardInterrupt:
         _report_interruption(save_dir, group.chief)
@@ -161,9 +170,10 @@ def _train(config, plugin, data, save_dir, scope, group):
     write_record()
     plots.training_curves(save_dir / "log.csv", save_dir / "log.png")
     final = record["final"]
+    classifier = "classifier.keras, " if config.save_classifier else ""
     click.echo(
         f"test accuracy {final['val_length_accuracy']:.2%} after epoch {final['epoch']}; wrote "
-        f"trained_model.keras, best_model.keras, log.csv, log.png and run.json to {save_dir}"
+        f"trained_model.keras, best_model.keras, {classifier}log.csv, log.png and run.json to {save_dir}"
     )
 
 
@@ -190,9 +200,25 @@ def _models(config, data, save_dir):
 
 
 def build_model(config, data):
-    """A new model of family `config.model` for images and classes like `data`'s."""
+    """A new model of family `config.model` for images and classes like `data`'s
+    (two digits per image for MultiMNIST pairs)."""
     family = families.get_family(config.model)
-    options = {name: getattr(config, name) for name in family.options}
+    # Options come from the command line, and digits_per_image from the data.
+    options = {name: getattr(config, name, None) for name in family.options}
+    if data.digits_per_image > 1 and not family.accepts("digits_per_image"):
+        raise CapsNetInputError(
+            f"--model {family.name} names one class per image, and the images of --dataset "
+            f"{config.dataset} hold {data.digits_per_image}; use a capsule model"
+        )
+    if "shift_pixels" in options and options["shift_pixels"] is None:
+        options["shift_pixels"] = 0 if data.digits_per_image > 1 else DEFAULT_SHIFT_PIXELS
+    if data.digits_per_image > 1 and options.get("shift_pixels"):
+        raise CapsNetInputError(
+            f"--shift-pixels {options['shift_pixels']}: the pairs of --dataset {config.dataset} come "
+            f"shifted, and each digit's own image must move with them; leave --shift-pixels out"
+        )
+    if "digits_per_image" in options:
+        options["digits_per_image"] = data.digits_per_image
     return family.build(data.input_shape, data.num_classes, **options)
 
 
@@ -232,6 +258,12 @@ def _distribution(config, plugin):
 
 def _check_classes(models, data):
     num_classes = models.evaluate.outputs[0].shape[-1]
+    per_image = digits_per_image(models.train)
+    if per_image != data.digits_per_image:
+        raise CapsNetInputError(
+            f"the model names {per_image} digit(s) per image but the data has {data.digits_per_image} "
+            f"per image; train a new model on it (leave out --weights and --resume)"
+        )
     if data.num_classes > num_classes:
         raise CapsNetInputError(
             f"the data has {data.num_classes} classes but the model has {num_classes} class capsules; "
@@ -244,7 +276,7 @@ def _finish_interrupted_final_save(models, save_dir):
     """A run killed while writing trained_model.keras: its checkpoint is that model."""
     final = save_dir / "trained_model.keras"
     if not final.is_file():
-        atomic_save(models.train, final)
+        atomic_save(models.train, final, optimizer=False)
         click.echo(f"wrote {final}, which the interrupted run had not finished saving")
 
 

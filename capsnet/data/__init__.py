@@ -23,6 +23,8 @@ The modules, by what they read:
     npz, idx     .npz files, IDX files and folders of them
     folders      class folders of images (PNG, JPEG, ...)
     sample       the bundled 5000 + 1000 MNIST digits
+    multimnist   pairs of overlapping digits, generated each epoch
+    examples     stored images cut out as model inputs, by index
     pictures     user image files and .npy arrays for `capsnet predict`
     batches      model inputs a batch at a time (imports Keras: never imported here)
 
@@ -39,6 +41,20 @@ from capsnet.data.registry import dataset_loader, dataset_names, register_datase
 register_dataset("mnist", downloads.mnist, "MNIST digits (keras.datasets), 60000 + 10000 28x28 grey")
 register_dataset("fashion_mnist", downloads.fashion_mnist, "Fashion-MNIST clothes, 60000 + 10000 28x28 grey")
 register_dataset("sample", sample.sample, "5000 + 1000 MNIST digits shipped with capsnet, for offline runs")
+
+
+def _multimnist(digits, **generated):
+    from capsnet.data.multimnist import multimnist
+
+    return multimnist(digits, **generated)
+
+
+register_dataset(
+    "multimnist",
+    _multimnist,
+    "two overlapping MNIST digits of different classes on 36x36 (Sabour et al., 2017), made on the fly",
+    source="mnist",
+)
 
 _PUBLIC = {
     "load": "capsnet.data.loading",

@@ -12,47 +12,7 @@ import math
 import keras
 import numpy as np
 
-from capsnet.data.dataset import one_hot
-
-
-def as_float(x):
-    """Pixels as models take them: float32 in [0, 1] (uint8 is divided by 255).
-
-    Args:
-        x: uint8 `(..., height, width, channels)` in 0..255, or float32 in [0, 1].
-    """
-    x = np.asarray(x)
-    if x.dtype == np.uint8:
-        return (x / 255.0).astype("float32")  # the rounding of `capsnet.data.validation.unit_pixels`
-    return x.astype("float32", copy=False)
-
-
-class Examples:
-    """Images with (optionally) their labels, cut out and made into model inputs by index.
-
-    `examples[indices]` is what the training model takes, `((x, y), (y, x))`:
-    float32 images `x` `(batch, height, width, channels)` and one-hot labels
-    `y` `(batch, num_classes)` (the decoder's input and the reconstruction
-    target). Without labels it is `(x,)`, for prediction.
-    """
-
-    def __init__(self, images, labels=None, num_classes=None):
-        self.images, self.labels, self.num_classes = images, labels, num_classes
-
-    def __len__(self):
-        return len(self.images)
-
-    def __getitem__(self, indices):
-        x = as_float(self.images[indices])
-        if self.labels is None:
-            return (x,)
-        y = one_hot(self.labels[indices], self.num_classes)
-        return (x, y), (y, x)
-
-    def part(self, selection):
-        """The examples at `selection` (a slice or indices)."""
-        labels = None if self.labels is None else self.labels[selection]
-        return Examples(self.images[selection], labels, self.num_classes)
+from capsnet.data.examples import Examples, as_float  # noqa: F401  (part of this module's API)
 
 
 class Batches(keras.utils.PyDataset):
@@ -61,11 +21,18 @@ class Batches(keras.utils.PyDataset):
     With a `seed`, epoch e visits the examples in the order of a permutation
     drawn from (seed, e), the same on every backend, so a resumed run goes on
     with the order the uninterrupted run would have had. Without one, in order.
+    Examples generated afresh each epoch (`capsnet.data.multimnist.PairExamples`)
+    have an `at_epoch(seed, epoch)` method, asked for each epoch's examples.
     """
 
     def __init__(self, examples, batch_size, seed=None, epoch=0):
         super().__init__()
-        self.examples, self.batch_size, self.seed, self.epoch = examples, batch_size, seed, epoch
+        self.source, self.batch_size, self.seed, self.epoch = examples, batch_size, seed, epoch
+        self._start_epoch()
+
+    def _start_epoch(self):
+        generated = self.seed is not None and hasattr(self.source, "at_epoch")
+        self.examples = self.source.at_epoch(self.seed, self.epoch) if generated else self.source
         self.order = self._order()
 
     def _order(self):
@@ -83,4 +50,4 @@ class Batches(keras.utils.PyDataset):
 
     def on_epoch_end(self):
         self.epoch += 1
-        self.order = self._order()
+        self._start_epoch()

@@ -32,6 +32,30 @@ class Dataset(NamedTuple):
     def input_shape(self):
         return tuple(self.x_train.shape[1:])
 
+    # What training and testing ask of every dataset, generated ones too
+    # (`capsnet.data.multimnist.PairedDataset`).
+    digits_per_image = 1
+
+    @property
+    def num_train(self):
+        return len(self.x_train)
+
+    @property
+    def num_test(self):
+        return len(self.x_test)
+
+    def train_examples(self, num_classes):
+        """The training split as `capsnet.data.examples.Examples`."""
+        from capsnet.data.examples import Examples
+
+        return Examples(self.x_train, self.y_train, num_classes)
+
+    def test_examples(self, num_classes):
+        """The test split as `capsnet.data.examples.Examples`."""
+        from capsnet.data.examples import Examples
+
+        return Examples(self.x_test, self.y_test, num_classes)
+
 
 def one_hot(labels, num_classes):
     """`(n,)` integer labels -> `(n, num_classes)` float32."""

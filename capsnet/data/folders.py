@@ -73,9 +73,14 @@ def load_folders(
         train_files, test_files = _split(train_files, validation_split, seed)
     images = _headers(train_files + test_files, strict)
     size = _common_size(images, image_size)
-    channels = channels or (1 if all(_greyscale(mode) for _, _, mode in images.values()) else 3)
-    x_train, y_train = _decode([f for f in train_files if f[0] in images], size, channels, progress)
-    x_test, y_test = _decode([f for f in test_files if f[0] in images], size, channels, progress)
+    grey = sum(is_greyscale_mode(mode) for _, _, mode in images.values())
+    channels = channels or (1 if grey == len(images) else 3)
+    converted = grey if channels == 3 else len(images) - grey
+    if converted:
+        what = "grey image(s) copied into R, G and B" if channels == 3 else "colour image(s) made grey"
+        note(f"{root}: {converted} {what}, for a model of {channels} channel(s)")
+    x_train, y_train = _decode([f for f in train_files if f[0] in images], size, channels, progress, strict)
+    x_test, y_test = _decode([f for f in test_files if f[0] in images], size, channels, progress, strict)
     for split, y in (("training", y_train), ("test", y_test)):
         if len(y) == 0:
             raise CapsNetInputError(
@@ -84,7 +89,7 @@ def load_folders(
     return x_train, y_train, x_test, y_test, tuple(class_names)
 
 
-def _greyscale(mode):
+def is_greyscale_mode(mode):
     """Whether a Pillow image mode holds grey pixels only (8- or 16-bit)."""
     return mode in ("1", "L", "LA", "P;L") or mode.startswith("I")
 
@@ -148,17 +153,24 @@ def _headers(files, strict):
         try:
             with Image.open(path) as image:
                 headers[path] = (*image.size, image.mode)
-        except (UnidentifiedImageError, OSError):
+        # DecompressionBombError: a header claiming too many pixels.
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
             unreadable.append(path)
-    if unreadable:
-        names = ", ".join(str(p) for p in unreadable[:3]) + (" ..." if len(unreadable) > 3 else "")
-        if strict:
-            raise CapsNetInputError(
-                f"{len(unreadable)} file(s) cannot be read as images ({names}); fix or remove them, "
-                f"or leave out strict=True to skip them"
-            )
-        note(f"skipped {len(unreadable)} unreadable image file(s): {names}")
+    _report_unreadable(unreadable, strict, "cannot be read as images")
     return headers
+
+
+def _report_unreadable(unreadable, strict, why):
+    """Refuse (`strict`) or note the image files in `unreadable`."""
+    if not unreadable:
+        return
+    names = ", ".join(str(p) for p in unreadable[:3]) + (" ..." if len(unreadable) > 3 else "")
+    if strict:
+        raise CapsNetInputError(
+            f"{len(unreadable)} file(s) {why} ({names}); fix or remove them, "
+            f"or leave out strict=True to skip them"
+        )
+    note(f"skipped {len(unreadable)} unreadable image file(s): {names}")
 
 
 def _common_size(headers, image_size):
@@ -177,19 +189,28 @@ def _common_size(headers, image_size):
     return next(iter(sizes))
 
 
-def _decode(files, size, channels, progress):
-    """Decode `files` into one uint8 `(n, height, width, channels)` array and int64 labels."""
+def _decode(files, size, channels, progress, strict):
+    """Decode `files` into one uint8 `(n, height, width, channels)` array and int64
+    labels. A file whose header read but whose pixels do not (truncated, corrupt)
+    is skipped with a note, or refused when `strict`."""
     from PIL import Image
 
     height, width = size
     x = np.empty((len(files), height, width, channels), np.uint8)
-    y = np.array([label for _, label in files], np.int64)
+    decoded, unreadable = [], []
     with (progress or _no_progress)(len(files)) as bar:
         for index, (path, _) in enumerate(files):
-            with Image.open(path) as image:
-                x[index] = _image_pixels(image, width, height, channels)
+            try:
+                with Image.open(path) as image:
+                    x[index] = _image_pixels(image, width, height, channels)
+                decoded.append(index)
+            except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+                unreadable.append(path)  # Pillow raises SyntaxError for some broken files
             bar.update(1)
-    return x, y
+    _report_unreadable(unreadable, strict, "their pixels cannot be decoded")
+    y = np.array([files[index][1] for index in decoded], np.int64)
+    # Compacted only when a file failed: a copy of the whole split otherwise.
+    return (x[decoded] if unreadable else x), y
 
 
 def _image_pixels(image, width, height, channels):

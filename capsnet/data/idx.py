@@ -1,6 +1,7 @@
 """IDX files (the MNIST format), gzipped or not, and folders of the four of them."""
 
 import gzip
+import zlib
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def read_idx(path):
         shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
         data = np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim)
         return data.reshape(shape)
-    except (OSError, ValueError, EOFError) as error:
+    except (OSError, ValueError, EOFError, zlib.error) as error:  # zlib.error: a corrupt gzip stream
         raise CapsNetInputError(
             f"{path} is not a valid IDX file ({error}); download the original MNIST-format files"
         ) from None

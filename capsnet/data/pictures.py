@@ -1,5 +1,7 @@
 """User images (PNG, JPEG, ...) and .npy arrays, read for prediction (`capsnet predict`)."""
 
+import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +26,23 @@ def load_for_model(path, input_shape, invert=False):
     if not path.is_file():
         raise CapsNetInputError(f"input {path} not found; pass image files (PNG/JPEG) or an .npy array")
     batch = _npy(path, input_shape) if path.suffix.lower() == ".npy" else _picture(path, input_shape)
-    return 1.0 - batch if invert else batch
+    if invert:
+        return 1.0 - batch
+    if input_shape[-1] == 1 and looks_dark_on_light(batch):
+        validation.note(
+            f"{path} looks dark on light (a bright border); models trained on MNIST-like data expect "
+            f"light strokes on dark: pass invert=True if the answer looks wrong"
+        )
+    return batch
+
+
+def looks_dark_on_light(batch):
+    """Whether grey images `(n, h, w, 1)` in [0, 1] look like dark strokes on a
+    light ground: a bright border (mean >= 0.6) around darker pixels (some <= 0.4)."""
+    border = np.concatenate(
+        [batch[:, 0].ravel(), batch[:, -1].ravel(), batch[:, :, 0].ravel(), batch[:, :, -1].ravel()]
+    )
+    return bool(border.mean() >= 0.6 and batch.min() <= 0.4)
 
 
 def _picture(path, input_shape):
@@ -35,16 +53,33 @@ def _picture(path, input_shape):
         raise CapsNetInputError(f"{path}: images can only be fed to 1- or 3-channel models, not {channels}")
     try:
         with Image.open(path) as image:
+            _note_channel_change(path, image.mode, channels)
             if channels == 1 and _high_bit_depth(image):
                 pixels = _grey_16_bit(image, width, height)
             else:
                 image = image.convert("L" if channels == 1 else "RGB").resize((width, height))
                 pixels = np.asarray(image, dtype="float32") / 255.0
+    except Image.DecompressionBombError:
+        raise CapsNetInputError(
+            f"{path}'s header claims more pixels than Pillow's safety limit of "
+            f"{2 * Image.MAX_IMAGE_PIXELS:,} (a decompression bomb, or a damaged file); pass a smaller image"
+        ) from None
     except (UnidentifiedImageError, OSError) as error:
         raise CapsNetInputError(
             f"cannot read {path} as an image ({type(error).__name__}); pass a PNG/JPEG file or an .npy array"
         ) from None
     return pixels.reshape(1, height, width, channels)
+
+
+def _note_channel_change(path, mode, channels):
+    """Tell the user when a grey image meets a colour model, or the other way round."""
+    from capsnet.data.folders import is_greyscale_mode
+
+    grey = is_greyscale_mode(mode)
+    if grey and channels == 3:
+        validation.note(f"{path} is a grey image; the model takes colour: its grey is copied to R, G and B")
+    elif not grey and channels == 1:
+        validation.note(f"{path} is a colour image; the model takes grey: converted to grey (luminance)")
 
 
 def _high_bit_depth(image):
@@ -63,6 +98,7 @@ def _grey_16_bit(image, width, height):
 
 def _npy(path, input_shape):
     try:
+        _check_npy_size(path)
         array = np.load(path, allow_pickle=False)
     except (ValueError, OSError) as error:
         raise CapsNetInputError(f"cannot read {path} as a .npy array ({error})") from None
@@ -79,3 +115,20 @@ def _npy(path, input_shape):
             f"(or a batch of them)"
         )
     return validation.unit_pixels(batch, str(path))
+
+
+def _check_npy_size(path):
+    """Refuse an .npy file whose header claims more data than the file holds (numpy
+    would first try to allocate all of it): a ValueError naming both sizes."""
+    with open(path, "rb") as f:
+        version = np.lib.format.read_magic(f)
+        read_header = (
+            np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        )
+        shape, _, dtype = read_header(f)
+        held = os.fstat(f.fileno()).st_size - f.tell()
+    claimed = math.prod(shape) * dtype.itemsize
+    if not dtype.hasobject and claimed > held:
+        raise ValueError(
+            f"its header claims shape {shape} of {dtype}, {claimed:,} bytes, but it holds {held:,}"
+        )

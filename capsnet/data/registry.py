@@ -17,27 +17,36 @@ from capsnet.errors import CapsNetInputError
 
 class RegisteredDataset(NamedTuple):
     name: str
-    loader: object  # () -> mapping of x_train, y_train, x_test, y_test
+    loader: object  # () -> mapping of x_train, y_train, x_test, y_test; or see `source`
     description: str
+    # A dataset made from another (MultiMNIST from MNIST): the name of the
+    # dataset it is made from by default; its loader then takes that `Dataset`
+    # (or the one a path holds) and the generator's options.
+    source: str | None = None
 
 
 _DATASETS: dict[str, RegisteredDataset] = {}  # in registration order: the order --help lists
 
 
-def register_dataset(name, loader, description):
+def register_dataset(name, loader, description, source=None):
     """Make `name` a dataset that `load(name=...)` and `--dataset` accept.
 
     Args:
         name: the dataset's name, e.g. "mnist".
         loader: a callable taking no arguments that returns the four arrays
-            (see this module's docstring).
+            (see this module's docstring); with `source`, a callable
+            `loader(dataset, **generated)` that makes this dataset from another.
         description: one line for help texts, e.g. "MNIST digits, 60000 + 10000 28x28 grey images".
+        source: for a generated dataset, the registered dataset it is made
+            from unless a path is given (e.g. "mnist").
     """
     if name in _DATASETS:
         raise ValueError(f"dataset {name!r} is already registered")  # a programming error, not input
     if not callable(loader):
         raise TypeError(f"the loader of dataset {name!r} must be callable, not {type(loader).__name__}")
-    _DATASETS[name] = RegisteredDataset(name, loader, description)
+    if source is not None and source not in _DATASETS:
+        raise ValueError(f"dataset {name!r} is made from {source!r}, which is not registered")
+    _DATASETS[name] = RegisteredDataset(name, loader, description, source)
 
 
 def dataset_names():

@@ -29,7 +29,7 @@ class CapsuleLayer(keras.layers.Layer):
             now that lengths and squash are exact for tiny capsules (its
             capsules start near 1e-7 in length), but N(0, 0.1) learned faster
             in every seed measured: 96.2% vs 95.6% test accuracy after 200
-            steps (README "One departure from the seed").
+            steps (docs/models/capsnet.md, "Initialisation").
 
     Input shape:
         `(batch, n_in, in_dim)`.

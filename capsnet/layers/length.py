@@ -19,6 +19,9 @@ class Length(keras.layers.Layer):
         model_family: the registered name of the model family this layer
             ends (`capsnet.models`); kept in the saved model so that a file
             says what it holds.
+        digits_per_image: how many objects of different classes each image
+            holds (2 for MultiMNIST): a prediction is that many longest
+            capsules, and the model reconstructs each.
 
     Input shape:
         `(batch, num_capsule, dim_capsule)`.
@@ -27,8 +30,10 @@ class Length(keras.layers.Layer):
         `(batch, num_capsule)`, float32.
     """
 
-    def __init__(self, class_names=None, model_family=None, **kwargs):
+    def __init__(self, class_names=None, model_family=None, digits_per_image=1, **kwargs):
         super().__init__(**kwargs)
+        validation.positive_int("digits_per_image", digits_per_image)
+        self.digits_per_image = digits_per_image
         self.class_names = [str(name) for name in class_names] if class_names is not None else None
         if model_family is not None and not isinstance(model_family, str):
             raise ValueError(f"Length's model_family must be a family's name (a str), got {model_family!r}")
@@ -38,6 +43,10 @@ class Length(keras.layers.Layer):
         validation.rank("Length", input_shape, 3, "(batch, num_capsule, dim_capsule)")
         if self.class_names is not None and len(self.class_names) != input_shape[1]:
             raise ValueError(f"Length has {len(self.class_names)} class names for {input_shape[1]} capsules")
+        if self.digits_per_image >= input_shape[1]:
+            raise ValueError(
+                f"Length: {self.digits_per_image} digits per image need more than {input_shape[1]} classes"
+            )
 
     def call(self, inputs):
         return safe_norm(inputs, axis=-1)
@@ -54,4 +63,6 @@ class Length(keras.layers.Layer):
             config["class_names"] = self.class_names
         if self.model_family is not None:
             config["model_family"] = self.model_family
+        if self.digits_per_image != 1:  # files of one digit per image stay as they were
+            config["digits_per_image"] = self.digits_per_image
         return config

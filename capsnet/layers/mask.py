@@ -11,8 +11,13 @@ class Mask(keras.layers.Layer):
     """Mask capsules by one-hot labels, or by the longest capsule.
 
     Called on `capsules` alone it keeps the longest capsule of each example
-    (prediction); called on `[capsules, labels]` it keeps the capsules the
-    labels select (training uses the true label).
+    (prediction), or the `rank`-th longest (the second digit of a MultiMNIST
+    pair); called on `[capsules, labels]` it keeps the capsules the labels
+    select (training uses the true label).
+
+    Args:
+        rank: which capsule to keep when no labels are given: 1 the longest,
+            2 the second longest, ...
 
     Input shape:
         `(batch, num_capsule, dim_capsule)`, optionally with labels
@@ -22,6 +27,11 @@ class Mask(keras.layers.Layer):
         `(batch, num_capsule * dim_capsule)`.
     """
 
+    def __init__(self, rank=1, **kwargs):
+        super().__init__(**kwargs)
+        validation.positive_int("rank", rank)
+        self.rank = rank
+
     def build(self, input_shape):
         validation.rank("Mask", _capsules_shape(input_shape), 3, "(batch, num_capsule, dim_capsule)")
 
@@ -30,7 +40,7 @@ class Mask(keras.layers.Layer):
             capsules, labels = inputs
         else:
             capsules = inputs
-            labels = _longest(capsules)
+            labels = _longest(capsules, self.rank)
         masked = capsules * ops.cast(ops.expand_dims(labels, -1), capsules.dtype)
         return ops.reshape(masked, (-1, capsules.shape[1] * capsules.shape[2]))
 
@@ -38,14 +48,28 @@ class Mask(keras.layers.Layer):
         shape = _capsules_shape(input_shape)
         return (shape[0], shape[1] * shape[2])
 
+    def get_config(self):
+        config = super().get_config()
+        if self.rank != 1:  # files of the paper's model stay as they were
+            config["rank"] = self.rank
+        return config
 
-def _longest(capsules):
-    """One-hot `(batch, num_capsule)` of each example's longest capsule (the first, on a tie).
+
+def _longest(capsules, rank=1):
+    """One-hot `(batch, num_capsule)` of each example's `rank`-th longest capsule
+    (the first, on a tie).
 
     Written without argmax: TensorFlow's argmax becomes a Bitcast that ONNX
     cannot run, and the exported models must mask as Keras does.
     """
     squared = ops.sum(ops.square(ops.cast(capsules, "float32")), axis=-1)
+    for _ in range(rank - 1):  # set the longest aside (squared lengths are >= 0) and look again
+        squared = ops.where(_first_max(squared) > 0, -ops.ones_like(squared), squared)
+    return _first_max(squared)
+
+
+def _first_max(squared):
+    """One-hot int32 of the first largest value along the last axis."""
     is_max = ops.cast(squared >= ops.max(squared, axis=-1, keepdims=True), "int32")
     running = ops.cumsum(is_max, axis=-1)
     first = ops.cast(ops.equal(running, ops.ones_like(running)), "int32")  # not 1: see safe_norm

@@ -22,8 +22,13 @@ class CapsNetModels(NamedTuple):
 
     train: `[image, one_hot_label] -> [lengths, reconstruction]`; shifts the
         image (training only), masks with the true label and adds the
-        reconstruction loss. `image -> lengths` without a decoder.
-    evaluate: `image -> [lengths, reconstruction]`, masked by the longest capsule.
+        reconstruction loss. `image -> lengths` without a decoder. With two
+        digits per image (MultiMNIST): `[image, label_1, label_2, digit_1,
+        digit_2] -> [lengths, reconstruction_1, reconstruction_2]`, each digit
+        reconstructed from its own class capsule against its own image.
+    evaluate: `image -> [lengths, reconstruction]`, masked by the longest
+        capsule; with two digits per image, `[lengths, reconstruction_1,
+        reconstruction_2]` from the longest and the second longest.
     manipulate: `[image, one_hot_label, noise] -> reconstruction`, where
         `noise` `(batch, num_classes, dim)` is added to the class capsules first.
         None without a decoder.
@@ -64,7 +69,7 @@ def decoder_net(
     )
 
 
-def with_decoder(family, images, shifted, capsules, decoder, lam_recon, capsule_path):
+def with_decoder(family, images, shifted, capsules, decoder, lam_recon, capsule_path, digits_per_image=1):
     """The training model `[image, label] -> [lengths, reconstruction]` with its
     reconstruction loss (of the shifted image), and its views.
 
@@ -76,7 +81,15 @@ def with_decoder(family, images, shifted, capsules, decoder, lam_recon, capsule_
         decoder: `decoder_net(...)`.
         lam_recon: weight of the reconstruction loss.
         capsule_path: names of the layers from image to class capsules.
+        digits_per_image: with 2 (MultiMNIST), the training model takes each
+            digit's label and image alone, reconstructs each digit from its own
+            capsule and adds the two reconstruction losses; the images must then
+            not be shifted inside the model (the pairs come shifted).
     """
+    if digits_per_image > 1:
+        return _with_digit_decoders(
+            family, images, capsules, decoder, lam_recon, capsule_path, digits_per_image
+        )
     labels = keras.Input((capsules.shape[1],), name="label")
     reconstruction = decoder(Mask(name="mask_by_label")([capsules, labels]))
     reconstruction = ReconstructionLoss(lam_recon, name="reconstruction")([shifted, reconstruction])
@@ -85,9 +98,39 @@ def with_decoder(family, images, shifted, capsules, decoder, lam_recon, capsule_
     return views_of(train, capsule_path)
 
 
-def without_decoder(family, images, capsules, capsule_path):
+def _with_digit_decoders(family, images, capsules, decoder, lam_recon, capsule_path, digits_per_image):
+    """`with_decoder` for several digits per image: one reconstruction (and loss) per digit."""
+    numbers = range(1, digits_per_image + 1)
+    labels = [keras.Input((capsules.shape[1],), name=f"label_{k}") for k in numbers]
+    digits = [keras.Input(images.shape[1:], name=f"digit_{k}") for k in numbers]
+    reconstructions = [
+        ReconstructionLoss(lam_recon, name=f"reconstruction_{k}")(
+            [digit, decoder(Mask(name=f"mask_by_label_{k}")([capsules, label]))]
+        )
+        for k, label, digit in zip(numbers, labels, digits, strict=True)
+    ]
+    lengths = Length(model_family=family, digits_per_image=digits_per_image, name="length")(capsules)
+    train = keras.Model([images, *labels, *digits], [lengths, *reconstructions], name="capsnet_train")
+    return views_of(train, capsule_path)
+
+
+def check_digits_per_image(digits_per_image, shift_pixels):
+    """Refuse in-model shifts for several digits per image: each digit's own
+    image, the reconstruction target, would not move with the pair."""
+    if digits_per_image == 1:
+        return
+    if isinstance(digits_per_image, bool) or not isinstance(digits_per_image, int) or digits_per_image < 1:
+        raise ValueError(f"`digits_per_image` must be a positive integer, got {digits_per_image!r}")
+    if shift_pixels:
+        raise ValueError(
+            f"shift_pixels={shift_pixels} with digits_per_image={digits_per_image}: the pairs come "
+            f"shifted from the data (MultiMNIST); build with shift_pixels=0"
+        )
+
+
+def without_decoder(family, images, capsules, capsule_path, digits_per_image=1):
     """The training model `image -> lengths` and its evaluation view (no manipulation)."""
-    lengths = Length(model_family=family, name="length")(capsules)
+    lengths = Length(model_family=family, digits_per_image=digits_per_image, name="length")(capsules)
     train = keras.Model(images, lengths, name="capsnet_train")
     return CapsNetModels(train, _evaluation_model(train, capsule_path), None)
 
@@ -97,9 +140,8 @@ def classifier_only(models, capsule_path):
     shifts): `image -> lengths`, sharing the weights of `models`."""
     images = keras.Input(models.train.inputs[0].shape[1:], name="image")
     length = classes_layer(models.train)
-    classifier = without_decoder(
-        length.model_family, images, _capsules(models.train, images, capsule_path), capsule_path
-    )
+    capsules = _capsules(models.train, images, capsule_path)
+    classifier = without_decoder(length.model_family, images, capsules, capsule_path, length.digits_per_image)
     classes_layer(classifier.train).class_names = class_names(models)
     return classifier
 
@@ -128,6 +170,13 @@ def class_names(models):
     return classes_layer(models.train).class_names
 
 
+def digits_per_image(model):
+    """How many digits of different classes each image holds for `model` (any
+    view): 1, or 2 for MultiMNIST."""
+    layers = [layer for layer in model.layers if hasattr(layer, "class_names")]
+    return getattr(layers[0], "digits_per_image", 1) if layers else 1
+
+
 def views_of(train, capsule_path):
     """The three views of a (possibly reloaded) training model, sharing weights."""
     evaluate = _evaluation_model(train, capsule_path)
@@ -152,7 +201,7 @@ def architecture(train, routings_layer="digitcaps"):
     return {
         "routings": read(routings_layer, "routings"),
         "shift_pixels": read("random_shift", "shift_pixels"),
-        "lam_recon": read("reconstruction", "lam_recon"),
+        "lam_recon": read("reconstruction", "lam_recon") or read("reconstruction_1", "lam_recon"),
     }
 
 
@@ -176,10 +225,25 @@ def check_image_side(model_name, input_shape, side, why):
 
 
 def _capsules(train, images, capsule_path):
+    """The class capsules `(batch, classes, dim)` of `images`, through the layers
+    `capsule_path` of `train`, in order; a model without them all (a Keras file
+    that borrows our layers or names but not the layout) is refused in one line."""
     present = {layer.name for layer in train.layers}
+    missing = [name for name in capsule_path if name not in present]
+    family = getattr(classes_layer(train), "model_family", None) or "capsule model"
+    if missing:
+        raise CapsNetInputError(
+            f"the model {train.name!r} is not laid out as a {family} (it has no layer "
+            f"{', '.join(map(repr, missing))}); load a model written by `capsnet train` or a preset"
+        )
     for name in capsule_path:
-        if name in present:
-            images = train.get_layer(name)(images)
+        images = train.get_layer(name)(images)
+    if len(images.shape) != 3:
+        raise CapsNetInputError(
+            f"the model {train.name!r} is not laid out as a {family} (its {capsule_path[-1]!r} "
+            f"gives {tuple(images.shape[1:])}, not (classes, dim) capsules); load a model written "
+            f"by `capsnet train` or a preset"
+        )
     return images
 
 
@@ -189,8 +253,15 @@ def _evaluation_model(train, capsule_path):
     lengths = classes_layer(train)(capsules)
     if "decoder" not in [layer.name for layer in train.layers]:
         return keras.Model(images, lengths, name="capsnet_eval")
-    reconstruction = train.get_layer("decoder")(Mask(name="mask_by_length")(capsules))
-    return keras.Model(images, [lengths, reconstruction], name="capsnet_eval")
+    count = digits_per_image(train)
+    if count == 1:
+        reconstruction = train.get_layer("decoder")(Mask(name="mask_by_length")(capsules))
+        return keras.Model(images, [lengths, reconstruction], name="capsnet_eval")
+    reconstructions = [
+        train.get_layer("decoder")(Mask(rank, name=f"mask_by_length_{rank}")(capsules))
+        for rank in range(1, count + 1)
+    ]
+    return keras.Model(images, [lengths, *reconstructions], name="capsnet_eval")
 
 
 def _manipulation_model(train, capsule_path):

@@ -253,10 +253,12 @@ def test_backend_relu_conv_equals_plain_in_values_and_gradients(rng, shape, kern
         np.testing.assert_allclose(fast_grad, plain_grad, atol=1e-4)
 
 
-def test_backend_relu_conv_in_bfloat16_equals_plain_in_bfloat16(rng):
-    """Under mixed_bfloat16 its gradients are those of the plain op in bfloat16 (products
-    accumulated in float32, rounded once): measured equal. Both are 5-7% of the largest
-    entry off float32's here, mostly outputs near zero on the other side of ReLU."""
+def test_backend_relu_conv_in_bfloat16_is_as_near_float32_as_the_plain_op(rng):
+    """Under mixed_bfloat16 its gradients are as far from float32's as the plain op's
+    in bfloat16, 5-7% of the largest entry (mostly outputs near zero on the other side
+    of ReLU). Not equal to them: how a bfloat16 product accumulates depends on the
+    CPU (with native bfloat16 they were equal; on AVX2 alone TensorFlow's matmul and
+    conv round differently)."""
     from capsnet import backends
     from capsnet.layers.relu_conv import plain_relu_conv
 
@@ -271,14 +273,16 @@ def test_backend_relu_conv_in_bfloat16_equals_plain_in_bfloat16(rng):
             outputs = conv(ops.cast(x, dtype), ops.cast(kernel, dtype), ops.cast(bias, dtype), 1)
             return ops.sum(ops.cast(outputs, "float32") * r)
 
-        return backends.active().gradients(objective, [w, b])[1]
+        gradients = backends.active().gradients(objective, [w, b])[1]
+        return [np.asarray(ops.convert_to_numpy(ops.cast(g, "float32"))) for g in gradients]
 
-    for fast, plain in zip(
-        kernel_and_bias_gradients(relu_conv, "bfloat16"),
-        kernel_and_bias_gradients(plain_relu_conv, "bfloat16"),
-        strict=True,
-    ):
-        np.testing.assert_allclose(fast, plain, atol=1e-3 * np.abs(plain).max())
+    exact = kernel_and_bias_gradients(plain_relu_conv, "float32")
+    fast = kernel_and_bias_gradients(relu_conv, "bfloat16")
+    plain = kernel_and_bias_gradients(plain_relu_conv, "bfloat16")
+    for got, rounded, want in zip(fast, plain, exact, strict=True):
+        scale = np.abs(want).max()
+        fast_error, plain_error = np.abs(got - want).max() / scale, np.abs(rounded - want).max() / scale
+        assert fast_error <= 1.1 * plain_error + 1e-3, (fast_error, plain_error)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])

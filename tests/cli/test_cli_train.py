@@ -46,6 +46,23 @@ def test_train_writes_every_file(trained_dir):
     assert models.train.count_params() == 8_215_568
 
 
+def test_run_folder_holds_no_copies_and_no_optimizer_state_but_in_the_checkpoint(trained_dir):
+    import zipfile
+
+    def has_optimizer(path):
+        with zipfile.ZipFile(path) as archive:
+            weights = archive.read("model.weights.h5")
+        return b"optimizer" in weights
+
+    final, best = trained_dir / "trained_model.keras", trained_dir / "best_model.keras"
+    checkpoint = trained_dir / "checkpoint.keras"
+    assert has_optimizer(checkpoint) and not has_optimizer(final)
+    assert final.stat().st_size < checkpoint.stat().st_size / 2  # Adam's two moments left out
+    assert best.samefile(final)  # one epoch, the best: one file under two names
+    classifier = load_capsnet(trained_dir / "classifier.keras")
+    assert classifier.manipulate is None and classifier.train.count_params() == 6_804_224
+
+
 def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     args = ["train", "--data", tiny_npz, "--batch-size", "10", "--seed", "2", "--save-dir", tmp_path]
     assert invoke(*args, "--epochs", "1", "--routings", "2", "--shift-pixels", "1").exit_code == 0

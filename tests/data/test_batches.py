@@ -7,7 +7,7 @@ import pytest
 import capsnet
 from capsnet import data, training
 from capsnet.commands.evaluate import lengths_and_reconstructions
-from capsnet.data import batches
+from capsnet.data import examples
 from capsnet.data.batches import Batches, Examples, as_float
 
 
@@ -61,14 +61,14 @@ def test_training_on_bytes_equals_training_on_their_floats_and_never_scales_the_
     assert sample.x_train.dtype == np.uint8
     floats = sample._replace(x_train=as_float(sample.x_train), x_test=as_float(sample.x_test))
     scaled = []
-    monkeypatch.setattr(batches, "as_float", lambda x: scaled.append(len(x)) or as_float(x))
+    monkeypatch.setattr(examples, "as_float", lambda x: scaled.append(len(x)) or as_float(x))
     weights = []
     for name, dataset in (("bytes", sample), ("floats", floats)):
         keras.utils.set_random_seed(0)
         models = capsnet.build_capsnet(routings=1, seed=0)
         training.compile_for_training(models.train)
         training.fit(
-            models.train, dataset, tmp_path / name, epochs=2, batch_size=20, lr=1e-3, lr_decay=0.9,
+            models.train, dataset, tmp_path / name, epochs=1, batch_size=20, lr=1e-3, lr_decay=0.9,
             num_classes=10, epoch_times=[], seed=5, verbose=0,
         )  # fmt: skip
         weights.append([keras.ops.convert_to_numpy(w) for w in models.train.weights])

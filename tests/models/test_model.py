@@ -92,11 +92,12 @@ def test_keras_file_round_trip(tmp_path, capsnet_models, images, one_hot):
 
 
 @pytest.mark.slow  # trains
-@pytest.mark.parametrize("digit_initializer", [None, "glorot_uniform"])
-def test_a_few_steps_on_real_digits_start_learning(digit_initializer, fast_paths):
+def test_a_few_steps_on_real_digits_start_learning(fast_paths):
     """A guard against anything that stalls training from the start (an
     epsilon floor under the capsule lengths did: the margin loss stayed at
-    0.81 with Glorot W)."""
+    0.81 with Glorot W). Glorot W, whose class capsules start tiny, is the
+    harder start; the default initialiser trains in every CLI test."""
+    digit_initializer = "glorot_uniform"
     from capsnet.data import load, one_hot
     from capsnet.data.batches import as_float
     from capsnet.training import compile_for_training

@@ -34,6 +34,21 @@ def test_preset_accuracy_on_the_bundled_sample(tmp_path):
     assert accuracy >= SAMPLE_ACCURACY, result.output
 
 
+# Measured on 10,000 pairs of MNIST test digits: 77.16% both right (docs/multimnist.md);
+# the bundled sample's test digits, paired, must come out at least this well.
+PAIRS_ACCURACY = 0.70
+
+
+def test_multimnist_preset_names_both_digits_of_pairs_of_the_bundled_sample(tmp_path):
+    result = invoke(
+        "test", "--dataset", "multimnist", "--data", SAMPLE, "--test-size", "1000",
+        "--weights", "efficient-capsnet-multimnist", "--save-dir", tmp_path,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    accuracy = float(re.search(r"both digits right ([\d.]+)%", result.output).group(1)) / 100
+    assert accuracy >= PAIRS_ACCURACY, result.output
+
+
 def test_predict_a_digit_image_with_the_preset(tmp_path):
     with np.load(SAMPLE) as sample:
         digits, labels = sample["x_test"][:3], sample["y_test"][:3]

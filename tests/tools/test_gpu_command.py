@@ -1,4 +1,4 @@
-"""The GPU run (`python -m tools.gpu_run`, README "GPU runs") on a CPU: its smoke mode
+"""The GPU run (`python -m tools.gpu_run`, docs/gpu-runs.md) on a CPU: its smoke mode
 runs every part, so the prepared command cannot rot between GPU sessions."""
 
 import gzip

@@ -1,4 +1,4 @@
-"""The repository keeps what a measured run writes into docs/."""
+"""The repository keeps what a measured run writes into results/."""
 
 import shutil
 import subprocess
@@ -12,10 +12,10 @@ RUN_FILES = ("bench.json", "bench.png", "agree.json", "agree.md", "portability.j
 
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
-def test_measured_runs_under_docs_are_not_git_ignored():
-    # bench.json under docs/ was ignored once, so the GPU machine (which gets
+def test_measured_runs_under_results_are_not_git_ignored():
+    # bench.json in a run folder was ignored once, so the GPU machine (which gets
     # tracked and not-ignored files only) never saw the earlier bench results.
-    paths = [f"docs/some-run/{name}" for name in RUN_FILES]
+    paths = [f"results/some-topic/some-run/{name}" for name in RUN_FILES]
     done = subprocess.run(
         ["git", "check-ignore", "--no-index", *paths], cwd=ROOT, capture_output=True, text=True
     )

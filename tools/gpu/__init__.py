@@ -1,7 +1,7 @@
 """The GPU run: one prepared command that measures every GPU claim (issue 12).
 
 `python -m tools.gpu_run PART...` runs the parts below in order. Each writes
-its results into one folder (default `docs/gpu-<device>/`) as soon as it
+its results into one folder (default `results/gpu-<device>/`) as soon as it
 finishes, skips work an earlier call already finished, and stops before a
 time budget runs out, so a GPU lease of 10-minute calls can be spent in a
 few identical commands.

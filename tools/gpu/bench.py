@@ -23,9 +23,9 @@ from tools.gpu import summary
 from tools.gpu.context import last_lines, run_until, say
 
 # Seconds one precision of a bench call is assumed to take before one has been
-# timed (the matmul peak and compilation included; README "GPU runs" has the figures). A
-# call stopped by the budget keeps the precisions it finished, so room for one is
-# enough to start.
+# timed (the matmul peak and compilation included; docs/benchmark-history.md,
+# "GPU leases", has the figures). A call stopped by the budget keeps the
+# precisions it finished, so room for one is enough to start.
 FIRST_GUESS_PER_PRECISION_S = 90.0
 
 
@@ -40,7 +40,7 @@ def environment(settings, backend):
     env = settings.environment(backend)
     if settings.cuda_graphs:
         # On the GPU, torch's eager step waits on the host launching its kernels one
-        # by one (README "GPU runs": most of a step is launches); a graph replays them at once.
+        # by one (docs/benchmarks.md: most of a step is launches); a graph replays them at once.
         env["TORCHINDUCTOR_CUDAGRAPHS"] = "1"
     return env
 

@@ -4,7 +4,7 @@ Each run is `capsnet train` with the paper's settings (Adam lr 0.001 decayed
 0.9 per epoch, batch 100, 2-pixel shifts; 3 routings with reconstruction
 unless the run says otherwise). Its checkpoints live in `--work/<run>/`; its
 small results (log.csv with the test accuracy of every epoch, run.json,
-log.png, status.json, the end of train.log, and once finished real_and_recon.png) are copied into
+log.png, status.json, the end of train.log, and once finished its test figure) are copied into
 `<results>/<run>/` every minute and when it ends.
 
 Before the time budget runs out the run gets SIGTERM: `capsnet train` stops
@@ -41,6 +41,11 @@ class TrainRun:
     epochs: int
     routings: int = 3
     lam_recon: float = RECONSTRUCTION
+    # A generated dataset made from `data` (multimnist: pairs, shifted by the data,
+    # so no shifts in the model), and the figure its test writes.
+    dataset: str | None = None
+    figure: str = "real_and_recon.png"
+    sizes: tuple = ()  # the generated dataset's --epoch-size / --test-size
 
 
 def mnist_runs(settings):
@@ -65,6 +70,15 @@ def ablation_runs(settings):
 
 def fashion_runs(settings):
     return [TrainRun("fashion", _data(settings, "fashion_mnist.npz"), settings.epochs)]
+
+
+def multimnist_runs(settings):
+    """The paper's Section 6: CapsNet (3 routings) on pairs of overlapping digits,
+    60,000 fresh pairs an epoch, tested on 10,000 fixed pairs of test digits."""
+    data = _data(settings, "mnist.npz")
+    sizes = ("--epoch-size", 100, "--test-size", 50) if settings.smoke else ()
+    run = TrainRun("multimnist", data, settings.epochs, dataset="multimnist", sizes=sizes)
+    return [replace(run, figure="multimnist.png")]
 
 
 def _seeded(settings, runs):
@@ -173,7 +187,7 @@ def start(settings, train_run, shared_device=False):
     """
     work, results = settings.work / train_run.name, settings.out / train_run.name
     done = _epochs_done(work)
-    tested = (results / "real_and_recon.png").is_file() or not _tests_figure(settings, train_run)
+    tested = (results / train_run.figure).is_file() or not _tests_figure(settings, train_run)
     if done >= train_run.epochs and (work / "trained_model.keras").is_file() and tested:
         say(f"{train_run.name}: already finished ({done} epochs)")
         return "done"
@@ -223,10 +237,15 @@ def finish(settings, training):
 def _train_args(settings, train_run, work, resume):
     args = ["--epochs", train_run.epochs, "--batch-size", settings.batch_size, "--lr", PAPER["lr"]]
     args += ["--lr-decay", PAPER["lr_decay"], "--data", train_run.data, "--save-dir", work]
-    args += ["--seed", settings.seed, "--precision", settings.precision]
+    args += ["--seed", settings.seed, "--precision", settings.precision, *_dataset_args(train_run)]
     if resume:  # a saved model fixes its architecture; train refuses those options with --resume
         return [*args, "--resume"]
-    return [*args, "--routings", train_run.routings, "--lam-recon", train_run.lam_recon, "--shift-pixels", 2]
+    args += ["--routings", train_run.routings, "--lam-recon", train_run.lam_recon]
+    return args if train_run.dataset else [*args, "--shift-pixels", PAPER["shift_pixels"]]
+
+
+def _dataset_args(train_run):
+    return ["--dataset", train_run.dataset, *train_run.sizes] if train_run.dataset else []
 
 
 def _test(settings, train_run, work, results, backend):
@@ -242,6 +261,7 @@ def _test(settings, train_run, work, results, backend):
         work / "trained_model.keras",
         "--data",
         train_run.data,
+        *_dataset_args(train_run),
         "--save-dir",
         results,
     ]

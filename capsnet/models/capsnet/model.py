@@ -47,6 +47,7 @@ def build_capsnet(
     dim_class_capsule=16,
     decoder=True,
     seed=None,
+    digits_per_image=1,
     digit_initializer=None,
     **deprecated,
 ):
@@ -67,6 +68,8 @@ def build_capsnet(
         dim_class_capsule: dimensions of the class capsules (16).
         decoder: build the reconstruction decoder.
         seed: seed for the random shifts.
+        digits_per_image: 2 for MultiMNIST pairs: two positives in the margin
+            loss and one reconstruction per digit (needs shift_pixels=0).
         digit_initializer: initializer of DigitCaps' W (default: CapsuleLayer's).
         **deprecated: the 0.1.0 names `n_class`, `primary_channels`,
             `primary_dim` and `digit_dim` (with a DeprecationWarning).
@@ -83,6 +86,7 @@ def build_capsnet(
     dim_primary_capsule = renamed.get("dim_primary_capsule", dim_primary_capsule)
     dim_class_capsule = renamed.get("dim_class_capsule", dim_class_capsule)
     input_shape = capsule_views.check_input_shape(input_shape)
+    capsule_views.check_digits_per_image(digits_per_image, shift_pixels)
     validation.positive_int("num_classes", num_classes)
     validation.positive_int("routings", routings)
     validation.positive_int("conv_filters", conv_filters)
@@ -109,9 +113,11 @@ def build_capsnet(
     )
     capsules = digits(primary(conv1(shifted)))
     if not decoder:
-        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH)
+        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
     reconstruct = capsule_views.decoder_net(num_classes, dim_class_capsule, input_shape)
-    return capsule_views.with_decoder(NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH)
+    return capsule_views.with_decoder(
+        NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH, digits_per_image
+    )
 
 
 def smallest_image_side(kernel_size=9):

@@ -13,12 +13,16 @@ FAMILY = register_family(
         recipe=TrainingRecipe(
             epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
         ),
-        options=("shift_pixels", "lam_recon", "seed"),
+        options=("shift_pixels", "lam_recon", "seed", "digits_per_image"),
         not_accepted={"routings": "efficient-capsnet routes in one self-attention step"},
         legacy_layer="SelfAttentionCapsuleLayer",
         presets={
             "efficient-capsnet-mnist": (
                 "Efficient-CapsNet (Mazzia et al., 2021) trained on MNIST; class lengths only (no decoder)"
+            ),
+            "efficient-capsnet-multimnist": (
+                "Efficient-CapsNet trained on MultiMNIST pairs (7 epochs of 30,000 on a CPU); "
+                "names the two digits of a 36x36 image; class lengths only (no decoder)"
             ),
         },
         preset_dir=Path(__file__).parent / "presets",

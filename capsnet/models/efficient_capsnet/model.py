@@ -53,6 +53,7 @@ def build_efficient_capsnet(
     dim_class_capsule=16,
     decoder=True,
     seed=None,
+    digits_per_image=1,
 ):
     """Build Efficient-CapsNet's training, evaluation and manipulation models.
 
@@ -71,11 +72,14 @@ def build_efficient_capsnet(
         dim_primary_capsule, dim_class_capsule: capsule sizes (8 and 16).
         decoder: build the reconstruction decoder.
         seed: seed for the random shifts.
+        digits_per_image: 2 for MultiMNIST pairs: two positives in the margin
+            loss and one reconstruction per digit (needs shift_pixels=0).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
     """
     input_shape = capsule_views.check_input_shape(input_shape)
+    capsule_views.check_digits_per_image(digits_per_image, shift_pixels)
     validation.positive_int("num_classes", num_classes)
     capsule_views.check_image_side(
         "Efficient-CapsNet", input_shape, smallest_image_side(), "its backbone leaves a 1x1 grid"
@@ -90,7 +94,7 @@ def build_efficient_capsnet(
     digits = SelfAttentionCapsuleLayer(num_classes, dim_class_capsule, name="digitcaps")
     capsules = digits(primary(features(shifted)))
     if not decoder:
-        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH)
+        return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
     reconstruct = capsule_views.decoder_net(
         num_classes,
         dim_class_capsule,
@@ -98,7 +102,9 @@ def build_efficient_capsnet(
         hidden_initializer="he_normal",
         output_initializer="glorot_normal",
     )
-    return capsule_views.with_decoder(NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH)
+    return capsule_views.with_decoder(
+        NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH, digits_per_image
+    )
 
 
 # The family's protocol (`capsnet.models.registry.ModelFamily`).

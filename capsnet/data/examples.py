@@ -1,0 +1,53 @@
+"""Examples: stored images and labels cut out as model inputs, by index (numpy only).
+
+Datasets keep their pixels as loaded (uint8 for 8-bit images); an
+`Examples` object scales only the images a batch asks for.
+"""
+
+import numpy as np
+
+from capsnet.data.dataset import one_hot
+
+
+def as_float(x):
+    """Pixels as models take them: float32 in [0, 1] (uint8 is divided by 255).
+
+    Args:
+        x: uint8 `(..., height, width, channels)` in 0..255, or float32 in [0, 1].
+    """
+    x = np.asarray(x)
+    if x.dtype == np.uint8:
+        return (x / 255.0).astype("float32")  # the rounding of `capsnet.data.validation.unit_pixels`
+    return x.astype("float32", copy=False)
+
+
+class Examples:
+    """Images with (optionally) their labels, cut out and made into model inputs by index.
+
+    `examples[indices]` is what the training model takes, `((x, y), (y, x))`:
+    float32 images `x` `(batch, height, width, channels)` and one-hot labels
+    `y` `(batch, num_classes)` (the decoder's input and the reconstruction
+    target). Without labels it is `(x,)`, for prediction.
+    """
+
+    def __init__(self, images, labels=None, num_classes=None):
+        self.images, self.labels, self.num_classes = images, labels, num_classes
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, indices):
+        x = as_float(self.images[indices])
+        if self.labels is None:
+            return (x,)
+        y = one_hot(self.labels[indices], self.num_classes)
+        return (x, y), (y, x)
+
+    def part(self, selection):
+        """The examples at `selection` (a slice or indices)."""
+        labels = None if self.labels is None else self.labels[selection]
+        return Examples(self.images[selection], labels, self.num_classes)
+
+    def inputs_only(self):
+        """The same images without labels: `examples[indices]` is `(x,)`, for prediction."""
+        return Examples(self.images)
