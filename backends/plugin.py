@@ -68,13 +68,20 @@ class ProcessGroup(Protocol):
         averaged over the group before the optimizer applies them."""
 
     def fit_arguments(
-        self, train: Any, validation: Any, batch_size: int, seed: int, initial_epoch: int
+        self,
+        train: Any,
+        validation: Any,
+        batch_size: int,
+        seed: int,
+        initial_epoch: int,
+        skip_batches: int = 0,
     ) -> dict:
         """`Model.fit` arguments giving this process its shard of every global batch of
         `batch_size` (x, validation_data, ...) of `train` and `validation`
         (`capsnet.data.batches.Examples`), ordered by `seed` from `initial_epoch` on, and under "callbacks"
         the callbacks that must run before the run's own (reshuffling the shards each
-        epoch, averaging the epoch's logs over the group)."""
+        epoch, averaging the epoch's logs over the group). `skip_batches`: the first
+        epoch starts at its global batch `skip_batches` (a run resumed inside it)."""
 
     def agree(self, *flags: bool) -> tuple[bool, ...]:
         """Each flag OR-ed over the group, so every process stops at the same step."""

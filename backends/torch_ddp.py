@@ -22,6 +22,7 @@ one model (`capsnet.backends.plugin.ProcessGroup`):
   the validation images are split over the processes too.
 """
 
+import itertools
 import os
 
 import keras
@@ -99,15 +100,17 @@ class TorchProcessGroup:
         pieces = flat.split([g.numel() for g in grads])
         return [piece.view_as(g) for piece, g in zip(pieces, grads, strict=True)]
 
-    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
+    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch, skip_batches=0):
         """This process's shards of `train` and `validation` (`capsnet.data.batches.Examples`;
         see the module docstring)."""
         local = batch_size // self.replicas
         sampler = DistributedSampler(
             train, num_replicas=self.replicas, rank=self.rank, shuffle=True, seed=self._chief_seed(seed)
         )
+        sampler.set_epoch(initial_epoch)
         # The sampler's indices in batches; `Examples` cuts each batch out in one step.
-        loader = DataLoader(train, sampler=BatchSampler(sampler, local, drop_last=False), batch_size=None)
+        batches = _SkipFirst(BatchSampler(sampler, local, drop_last=False), skip_batches)
+        loader = DataLoader(train, sampler=batches, batch_size=None)
         validation_part = validation.part(slice(self.rank, None, self.replicas))
         if not len(validation_part):
             from capsnet.backends import BackendError
@@ -142,6 +145,20 @@ class TorchProcessGroup:
     def close(self):
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+class _SkipFirst:
+    """A batch sampler without its first `skip` batches (a resumed epoch, which
+    `capsnet.training.fit` trains in a fit() of its own)."""
+
+    def __init__(self, batches, skip):
+        self.batches, self.skip = batches, skip
+
+    def __iter__(self):
+        return itertools.islice(iter(self.batches), self.skip, None)
+
+    def __len__(self):
+        return len(self.batches) - self.skip
 
 
 class _ReshuffleEachEpoch(keras.callbacks.Callback):

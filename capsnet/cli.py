@@ -299,6 +299,20 @@ def data_options(subset_help=None):
 )
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
 @click.option(
+    "--checkpoint-every",
+    type=click.IntRange(min=1),
+    help="Also write checkpoint.keras every N training steps inside an epoch (--resume continues at the "
+    "next step).",
+)
+@click.option(
+    "--checkpoint-minutes",
+    type=click.FloatRange(min=0),
+    default=5.0,
+    show_default=True,
+    help="Also write checkpoint.keras inside an epoch once this many minutes have passed since the last "
+    "one (0: only at epochs' ends and --checkpoint-every).",
+)
+@click.option(
     "--save-classifier",
     is_flag=True,
     help="Also write classifier.keras: the capsules without decoder and shifts, as the presets are.",

@@ -17,14 +17,17 @@ class EpochTimer(keras.callbacks.Callback):
         skip: called at each epoch's end; True leaves that epoch out (one
             cut short by a stop request is not a finished epoch).
         report: called as `report(epoch, seconds)` after each recorded epoch.
+        first_seconds: time the first epoch had already taken before this run
+            (one resumed inside an epoch).
     """
 
-    def __init__(self, sync, seconds=None, skip=None, report=None):
+    def __init__(self, sync, seconds=None, skip=None, report=None, first_seconds=0.0):
         super().__init__()
         self.sync = sync
         self.seconds = [] if seconds is None else seconds
         self.skip = skip or (lambda: False)
         self.report = report
+        self.carried = first_seconds
         self._started = None
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -35,6 +38,7 @@ class EpochTimer(keras.callbacks.Callback):
         if self.skip():
             return
         self.sync()
-        self.seconds.append(time.perf_counter() - self._started)
+        self.seconds.append(self.carried + time.perf_counter() - self._started)
+        self.carried = 0.0
         if self.report:
             self.report(epoch, self.seconds[-1])

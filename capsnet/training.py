@@ -1,10 +1,13 @@
 """Training with checkpoints that survive interruption and can be resumed.
 
 Files written into `save_dir`:
-    checkpoint.keras   the training model after the last finished epoch, with
-                       optimizer state and, inside the same zip, its state
-                       `capsnet_checkpoint.json` ({"epoch", "optimizer_step",
-                       "best_val_accuracy", "log"}): one atomic rename commits both
+    checkpoint.keras   the training model after the last finished epoch, or
+                       inside an epoch every `checkpoint_every` steps or
+                       `checkpoint_minutes`, with optimizer state and, inside the
+                       same zip, its state `capsnet_checkpoint.json` ({"epoch",
+                       "step", "optimizer_step", "best_val_accuracy", "log",
+                       "seeds", "metrics", "epoch_seconds"}; see
+                       `capsnet.exact_resume`): one atomic rename commits both
     checkpoint.json    a readable copy of that state (resume trusts the zip's)
     best_model.keras   the model with the best validation accuracy so far, without
                        optimizer state (the same file as trained_model.keras when
@@ -23,6 +26,7 @@ import io
 import json
 import math
 import signal
+import time
 import warnings
 import zipfile
 from pathlib import Path
@@ -30,10 +34,10 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import backends, fast_ops, losses, metrics
+from capsnet import backends, exact_resume, fast_ops, losses, metrics
 from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
-from capsnet.data.batches import Batches, Examples
+from capsnet.data.batches import Batches, Examples, FollowEpochs
 from capsnet.epoch_timer import EpochTimer
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, link_or_copy, load_capsnet
@@ -130,8 +134,12 @@ def read_checkpoint_state(save_dir):
     `checkpoint.json` (without an optimizer step to check).
 
     Returns:
-        {"epoch": int, "optimizer_step": int or None, "best_val_accuracy": float or
-        None, "log": log.csv's rows of epochs 0..epoch-1, or None in older checkpoints}
+        {"epoch": finished epochs, "step": steps done in the next epoch (0 at an
+        epoch's end), "optimizer_step": int or None, "best_val_accuracy": float or
+        None, "log": log.csv's rows of epochs 0..epoch-1, "seeds": the random
+        generators' states, "metrics": the unfinished epoch's metric sums,
+        "epoch_seconds": its time so far}; what older checkpoints lack is
+        0 for "step" and "epoch_seconds", else None.
     """
     checkpoint = Path(save_dir) / "checkpoint.keras"
     fresh = "start again without resume=True (or pass the save_dir=DIR of the interrupted run)"
@@ -157,9 +165,13 @@ def read_checkpoint_state(save_dir):
         raise CapsNetInputError(f"the checkpoint state {where} is invalid ({problem}); {fresh}")
     return {
         "epoch": state["epoch"],
+        "step": state.get("step", 0),
         "optimizer_step": state.get("optimizer_step"),
         "best_val_accuracy": state.get("best_val_accuracy"),
         "log": state.get("log"),
+        "seeds": state.get("seeds"),
+        "metrics": state.get("metrics"),
+        "epoch_seconds": state.get("epoch_seconds", 0.0),
     }
 
 
@@ -171,8 +183,18 @@ def _state_problem(state):
     best = state.get("best_val_accuracy")
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         return f"epoch {epoch!r} is not a count of finished epochs"
-    if step is not None and (not isinstance(step, int) or isinstance(step, bool) or step < 0):
+    if step is not None and not _is_count(step):
         return f"optimizer_step {step!r} is not a count of steps"
+    if not _is_count(state.get("step", 0)):
+        return f"step {state['step']!r} is not a count of steps"
+    if state.get("step", 0) and not isinstance(state.get("metrics"), list):
+        return "a checkpoint inside an epoch carries no metric sums"
+    for name in ("seeds", "metrics"):
+        if state.get(name) is not None and not isinstance(state[name], list):
+            return f"{name} is not a list"
+    seconds = state.get("epoch_seconds", 0.0)
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < math.inf:
+        return f"epoch_seconds {seconds!r} is not a time"
     if best is not None and not (isinstance(best, (int, float)) and 0 <= best <= 1):
         return f"best_val_accuracy {best!r} is not an accuracy"
     log = state.get("log")
@@ -182,6 +204,10 @@ def _state_problem(state):
     if log is not None and not rows_ok:
         return "log is not a list of rows with their epoch"
     return None
+
+
+def _is_count(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def check_resumed_step(models, state, path):
@@ -285,15 +311,34 @@ def _numbers(row):
 
 
 class SafeCheckpoint(keras.callbacks.Callback):
-    """Atomic per-epoch checkpoint (with optimizer and log rows), log.csv, and the
+    """Atomic checkpoints (with optimizer, log rows and `capsnet.exact_resume`'s
+    extras) at each epoch's end and inside epochs, log.csv, and the
     best-by-validation model.
 
-    Whether an epoch finished is decided once, before anything of it is saved: a
-    signal that arrives while the checkpoint is written still lets its log row
-    follow (the checkpoint holds the epoch, so the log must list it).
+    Inside an epoch a checkpoint is written after every `every_steps` steps, or
+    after the first step that ends `every_seconds` after the previous
+    checkpoint (either None: not by that measure), never after an epoch's last
+    step (the epoch's own checkpoint follows). Whether an epoch finished is
+    decided once, before anything of it is saved: a signal that arrives while
+    the checkpoint is written still lets its log row follow (the checkpoint
+    holds the epoch, so the log must list it).
+
+    `first_step`, `first_seconds`: where the first epoch of this run resumes
+    (steps already done, and their seconds).
     """
 
-    def __init__(self, save_dir, stop, best_val_accuracy=None, on_saved=None, log_rows=()):
+    def __init__(
+        self,
+        save_dir,
+        stop,
+        best_val_accuracy=None,
+        on_saved=None,
+        log_rows=(),
+        every_steps=None,
+        every_seconds=None,
+        first_step=0,
+        first_seconds=0.0,
+    ):
         super().__init__()
         self.save_dir = Path(save_dir)
         self.best = best_val_accuracy
@@ -301,6 +346,10 @@ class SafeCheckpoint(keras.callbacks.Callback):
         self.stop = stop
         self.best_epoch = None  # the epoch of best_model.keras, when this run wrote it
         self.log_rows = list(log_rows)
+        self.every_steps, self.every_seconds = every_steps, every_seconds
+        self.first_step, self.first_seconds = first_step, first_seconds
+        self.steps_in_epoch = None
+        self._epoch = self._epoch_began = self._last_saved = None
 
     def on_train_begin(self, logs=None):
         log = self.save_dir / "log.csv"
@@ -308,6 +357,20 @@ class SafeCheckpoint(keras.callbacks.Callback):
             write_log(log, self.log_rows)  # mends a row that a kill kept out of it
         else:
             log.unlink(missing_ok=True)
+        self.steps_in_epoch = self.params.get("steps") if self.params else None
+        self._last_saved = time.monotonic()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch, self._epoch_began = epoch, time.monotonic()
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self.first_step + batch + 1
+        if self.steps_in_epoch is not None and batch + 1 >= self.steps_in_epoch:
+            return  # the epoch's last step: its own checkpoint follows
+        by_steps = self.every_steps is not None and step % self.every_steps == 0
+        by_time = self.every_seconds is not None and time.monotonic() - self._last_saved >= self.every_seconds
+        if by_steps or by_time:
+            self._save(epochs_done=self._epoch, step=step, metrics=exact_resume.metric_states(self.model))
 
     def on_epoch_end(self, epoch, logs=None):
         if self.stop.halted:
@@ -319,17 +382,49 @@ class SafeCheckpoint(keras.callbacks.Callback):
             self.best_epoch = epoch + 1
             atomic_save(self.model, self.save_dir / "best_model.keras", optimizer=False)
         self.log_rows.append({"epoch": epoch, **{key: float(value) for key, value in logs.items()}})
-        state = {
-            "epoch": epoch + 1,
-            "optimizer_step": int(keras.ops.convert_to_numpy(self.model.optimizer.iterations)),
-            "best_val_accuracy": self.best,
-            "log": self.log_rows,
-        }
-        save_checkpoint(self.model, self.save_dir / "checkpoint.keras", state)
+        self.first_step, self.first_seconds = 0, 0.0
+        self._save(epochs_done=epoch + 1, step=0, metrics=None)
         write_log(self.save_dir / "log.csv", self.log_rows)
-        atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
         if self.on_saved:
             self.on_saved(epoch + 1)
+
+    def _save(self, epochs_done, step, metrics):
+        model = self.model  # on JAX, reading it brings the step's state back into the variables
+        seconds = self.first_seconds + time.monotonic() - self._epoch_began if step else 0.0
+        state = {
+            "epoch": epochs_done,
+            "step": step,
+            "optimizer_step": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+            "best_val_accuracy": self.best,
+            "log": self.log_rows,
+            "seeds": exact_resume.seed_states(model),
+            "metrics": metrics,
+            "epoch_seconds": round(seconds, 3),
+        }
+        save_checkpoint(model, self.save_dir / "checkpoint.keras", state)
+        atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
+        self._last_saved = time.monotonic()
+
+
+class RestoreMetrics(keras.callbacks.Callback):
+    """Sets the metric sums of a resumed epoch (`capsnet.exact_resume.metric_states`)
+    when it begins, after `fit()` reset them; for a fit() of that one epoch."""
+
+    def __init__(self, states):
+        super().__init__()
+        self.states = states
+
+    def on_epoch_begin(self, epoch, logs=None):
+        exact_resume.restore_metric_states(self.model, self.states)
+
+
+def _build_metrics(train_model, batch):
+    """Create the compiled metrics' variables before a resumed epoch's first step
+    (fit() builds them without a step on JAX and TensorFlow, not on torch): one
+    evaluation of `batch` (`(inputs, targets)`), which changes no weight, no
+    random generator and no optimizer state."""
+    inputs, targets = batch
+    train_model.test_on_batch(inputs, targets)
 
 
 class OneProcess:
@@ -344,12 +439,16 @@ class OneProcess:
     def prepare(self, train_model):
         pass
 
-    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch):
+    def fit_arguments(self, train, validation, batch_size, seed, initial_epoch, skip_batches=0):
         """Keras fit's data arguments: `train` and `validation` are `capsnet.data.batches.Examples`."""
+        batches = Batches(train, batch_size, seed, initial_epoch, skip=skip_batches)
         return {
-            "x": Batches(train, batch_size, seed, initial_epoch),
+            "x": batches,
+            # Batches orders each epoch by (seed, epoch); Keras's shuffle would reorder
+            # its batches with Python's `random`, which a resumed process draws afresh.
+            "shuffle": False,
             "validation_data": Batches(validation, batch_size),
-            "callbacks": [],
+            "callbacks": [FollowEpochs(batches)],
         }
 
     def agree(self, *flags):
@@ -377,6 +476,9 @@ def fit(
     group=None,
     seed=None,
     save_classifier=False,
+    checkpoint_every=None,
+    checkpoint_minutes=None,
+    resumed=None,
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
     to `epoch_times` (so they survive an interruption).
@@ -386,31 +488,41 @@ def fit(
     chief prints and writes files. `seed` fixes the order in which each epoch
     visits the training images (None: a random seed). `save_classifier`:
     also write classifier.keras, the capsules without decoder and shifts.
+    `checkpoint_every` (steps) and `checkpoint_minutes`: also checkpoint inside
+    epochs that often (None: not by that measure). `resumed`: the state of the
+    checkpoint this run continues (`read_checkpoint_state`; its model already
+    loaded, its random generators restored): it overrides `initial_epoch` and
+    `best_val_accuracy`, and a checkpoint written inside an epoch goes on at the
+    next step of that epoch, with that epoch's metric sums.
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
     stopped at a batch boundary, and CapsNetInputError when the loss became
-    NaN or infinite; checkpoint.keras then holds the last finished epoch.
+    NaN or infinite; checkpoint.keras then holds the last checkpoint.
     """
     group = group or OneProcess()
     save_dir = Path(save_dir)
     if seed is None:
         seed = int(np.random.default_rng().integers(2**31))
-    arguments = group.fit_arguments(
-        data.train_examples(num_classes),
-        data.test_examples(num_classes),
-        batch_size,
-        seed,
-        initial_epoch,
-    )
+    first_step, first_seconds = 0, 0.0
+    if resumed is not None:
+        initial_epoch, best_val_accuracy = resumed["epoch"], resumed["best_val_accuracy"]
+        first_step, first_seconds = resumed["step"], resumed["epoch_seconds"]
+    train, validation = data.train_examples(num_classes), data.test_examples(num_classes)
     stop = GracefulStop(group.agree)
-    callbacks = [
-        *arguments.pop("callbacks"),
-        stop,
-        keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch),
-    ]
+    callbacks = [stop, keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch)]
     if group.chief:
         log_rows = earlier_log_rows(save_dir, initial_epoch)
-        checkpoints = SafeCheckpoint(save_dir, stop, best_val_accuracy, on_epoch_saved, log_rows)
+        checkpoints = SafeCheckpoint(
+            save_dir,
+            stop,
+            best_val_accuracy,
+            on_epoch_saved,
+            log_rows,
+            every_steps=checkpoint_every,
+            every_seconds=None if checkpoint_minutes is None else 60 * checkpoint_minutes,
+            first_step=first_step,
+            first_seconds=first_seconds,
+        )
         save_dir.mkdir(parents=True, exist_ok=True)
         callbacks += [
             # The timer first: on_epoch_saved (run.json) must see this epoch's time.
@@ -419,18 +531,33 @@ def fit(
                 epoch_times,
                 skip=lambda: stop.halted,
                 report=lambda epoch, seconds: print(f"epoch {epoch + 1}: {seconds:.1f} s"),
+                first_seconds=first_seconds,
             ),
             checkpoints,
         ]
+    # A run resumed inside an epoch first finishes that epoch alone (its data
+    # starts at the next step), then goes on from the next epoch's beginning.
+    stages = [(initial_epoch, initial_epoch + 1, first_step)] if first_step else []
+    stages += [(initial_epoch + bool(first_step), epochs, 0)]
     with stop:
         try:
-            train_model.fit(
-                **arguments,
-                epochs=epochs,
-                initial_epoch=initial_epoch,
-                callbacks=callbacks,
-                verbose=verbose if group.chief else 0,
-            )
+            for first_epoch, end_epoch, skip in stages:
+                if first_epoch >= end_epoch:
+                    continue
+                arguments = group.fit_arguments(train, validation, batch_size, seed, first_epoch, skip)
+                resumes = []
+                if skip:
+                    if len(train_model.metrics_variables) != len(resumed["metrics"]):
+                        _build_metrics(train_model, Batches(train, batch_size, seed, first_epoch)[0])
+                    resumes = [RestoreMetrics(resumed["metrics"])]
+                group_callbacks = arguments.pop("callbacks")
+                train_model.fit(
+                    **arguments,
+                    epochs=end_epoch,
+                    initial_epoch=first_epoch,
+                    callbacks=[*resumes, *group_callbacks, *callbacks],
+                    verbose=verbose if group.chief else 0,
+                )
         except Halt:
             pass
         stop.agree_with_group()  # a signal after the last step reaches every process
@@ -439,7 +566,7 @@ def fit(
     if stop.diverged:
         raise CapsNetInputError(
             f"training diverged: the loss became NaN or infinite; {save_dir / 'checkpoint.keras'} "
-            f"keeps the last finished epoch: lower lr=LR, check the data, or train with precision='float32'"
+            f"keeps the last checkpoint: lower lr=LR, check the data, or train with precision='float32'"
         )
     if group.chief:
         final = save_dir / "trained_model.keras"

@@ -62,6 +62,8 @@ class TrainConfig(DataConfig):
     seed: int | None = None
     precision: str = "float32"  # one of capsnet.backends.PRECISIONS
     resume: bool = False
+    checkpoint_every: int | None = None  # also checkpoint every N steps inside an epoch
+    checkpoint_minutes: float = 5.0  # and after this many minutes since the last one (0: never)
     save_classifier: bool = False  # also write classifier.keras (no decoder, no shifts)
     distribute: str = "none"  # or "data-parallel"
     coordinator_address: str | None = None

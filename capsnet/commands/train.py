@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import keras
 
-from capsnet import backends, plots, training
+from capsnet import backends, exact_resume, plots, training
 from capsnet import data as datasets
 from capsnet import models as families
 from capsnet import save_dir as save_dirs
@@ -98,7 +98,8 @@ def run(config):
 def _train(config, plugin, data, save_dir, scope, group):
     echo = click.echo if group.chief else lambda *args, **kwargs: None
     with scope:
-        models, initial_epoch, best = _models(config, data, save_dir)
+        models, resumed = _models(config, data, save_dir)
+    initial_epoch = resumed["epoch"] if resumed else 0
     check_input_shape(models, data.input_shape)
     num_classes = _check_classes(models, data)
     if config.weights or config.resume:
@@ -135,9 +136,10 @@ def _train(config, plugin, data, save_dir, scope, group):
         record["epoch_times_s"] = earlier_times + [round(seconds, 3) for seconds in epoch_times]
         atomic_write_text(run_file, json.dumps(record, indent=2))
 
+    within = f" from step {resumed['step'] + 1}" if resumed and resumed["step"] else ""
     echo(
         f"training on {data.num_train} images ({keras.backend.backend()}, {group.replicas} replica(s)), "
-        f"epochs {initial_epoch + 1}-{config.epochs}, saving to {save_dir}"
+        f"epochs {initial_epoch + 1}-{config.epochs}{within}, saving to {save_dir}"
     )
     try:
         training.fit(
@@ -150,13 +152,14 @@ def _train(config, plugin, data, save_dir, scope, group):
             lr_decay=config.lr_decay,
             num_classes=num_classes,
             epoch_times=epoch_times,
-            initial_epoch=initial_epoch,
-            best_val_accuracy=best,
+            resumed=resumed,
             sync=plugin.sync,
             on_epoch_saved=write_record,
             group=group,
             seed=config.seed,
             save_classifier=config.save_classifier,
+            checkpoint_every=config.checkpoint_every,
+            checkpoint_minutes=config.checkpoint_minutes or None,
         )
     except KeyboardInterrupt:
         _report_interruption(save_dir, group.chief)
@@ -178,13 +181,15 @@ def _train(config, plugin, data, save_dir, scope, group):
 
 
 def _models(config, data, save_dir):
-    """The models to train and the (finished epochs, best accuracy) to start from."""
+    """The models to train, and the checkpoint state they resume from (None: a new run)."""
     if config.resume:
         state = training.read_checkpoint_state(save_dir)
         checkpoint = save_dir / "checkpoint.keras"
         models = training.load_for_resume(checkpoint)
         training.check_resumed_step(models, state, checkpoint)
-        return models, state["epoch"], state["best_val_accuracy"]
+        # Before group.prepare, which offsets each process's random generators.
+        exact_resume.restore_seed_states(models.train, state["seeds"])
+        return models, state
     if config.weights:
         models = load_capsnet(config.weights)
         if models.manipulate is None:
@@ -196,7 +201,7 @@ def _models(config, data, save_dir):
         models = build_model(config, data)
         classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None
     training.compile_for_training(models.train, config.lr)
-    return models, 0, None
+    return models, None
 
 
 def build_model(config, data):
@@ -284,11 +289,12 @@ def _report_interruption(save_dir, chief=True):
     if not chief:
         raise SystemExit(130)
     try:
-        done = training.read_checkpoint_state(save_dir)["epoch"]
+        state = training.read_checkpoint_state(save_dir)
     except CapsNetInputError:
-        done = 0
+        state = {"epoch": 0, "step": 0}
+    steps = f" and {state['step']} step(s) of the next" if state["step"] else ""
     click.echo(
-        f"\ninterrupted; {save_dir / 'checkpoint.keras'} holds {done} finished epoch(s): "
+        f"\ninterrupted; {save_dir / 'checkpoint.keras'} holds {state['epoch']} finished epoch(s){steps}: "
         f"continue with the same command plus --resume",
         err=True,
     )

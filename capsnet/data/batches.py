@@ -23,12 +23,18 @@ class Batches(keras.utils.PyDataset):
     with the order the uninterrupted run would have had. Without one, in order.
     Examples generated afresh each epoch (`capsnet.data.multimnist.PairExamples`)
     have an `at_epoch(seed, epoch)` method, asked for each epoch's examples.
+
+    `skip`: the first epoch starts at its batch `skip` (a run resumed inside
+    that epoch); it then has `skip` batches fewer, and the later ones all of theirs.
     """
 
-    def __init__(self, examples, batch_size, seed=None, epoch=0):
+    def __init__(self, examples, batch_size, seed=None, epoch=0, skip=0):
         super().__init__()
         self.source, self.batch_size, self.seed, self.epoch = examples, batch_size, seed, epoch
         self._start_epoch()
+        if skip and not 0 < skip < self._batches_in_epoch():
+            raise ValueError(f"skip={skip}: epoch {epoch} has {self._batches_in_epoch()} batches")
+        self.skip = skip
 
     def _start_epoch(self):
         generated = self.seed is not None and hasattr(self.source, "at_epoch")
@@ -40,14 +46,39 @@ class Batches(keras.utils.PyDataset):
             return np.arange(len(self.examples))
         return np.random.default_rng([self.seed, self.epoch]).permutation(len(self.examples))
 
-    def __len__(self):
+    def _batches_in_epoch(self):
         return math.ceil(len(self.examples) / self.batch_size)
+
+    def __len__(self):
+        return self._batches_in_epoch() - self.skip
 
     def __getitem__(self, index):
         if not 0 <= index < len(self):
             raise IndexError(f"batch {index} of {len(self)}")
-        return self.examples[self.order[index * self.batch_size : (index + 1) * self.batch_size]]
+        start = (index + self.skip) * self.batch_size
+        return self.examples[self.order[start : start + self.batch_size]]
+
+    def set_epoch(self, epoch):
+        """Visit epoch `epoch`'s order from now on (`FollowEpochs` calls it as each
+        epoch begins); an epoch other than the first has all of its batches."""
+        if epoch != self.epoch:
+            self.epoch, self.skip = epoch, 0
+            self._start_epoch()
 
     def on_epoch_end(self):
-        self.epoch += 1
-        self._start_epoch()
+        # Keras calls this a varying number of times per epoch (also before the
+        # first one and when an epoch stops early), so it cannot count epochs:
+        # `FollowEpochs` tells the epoch instead.
+        pass
+
+
+class FollowEpochs(keras.callbacks.Callback):
+    """Keeps a training `Batches` on the epoch fit() is in (before the epoch's
+    first batch is fetched: Keras reads its data after `on_epoch_begin`)."""
+
+    def __init__(self, batches):
+        super().__init__()
+        self.batches = batches
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.batches.set_epoch(epoch)

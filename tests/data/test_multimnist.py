@@ -92,7 +92,7 @@ def test_same_seed_same_pairs_and_each_epoch_new_ones(pairs):
 def test_batches_draw_fresh_pairs_each_epoch_from_seed_and_epoch(pairs):
     batches = Batches(pairs.train_examples(10), 50, seed=3)
     epoch_0 = batches[0][0][0]
-    batches.on_epoch_end()
+    batches.set_epoch(1)
     epoch_1 = batches[0][0][0]
     resumed = Batches(pairs.train_examples(10), 50, seed=3, epoch=1)
     assert not np.array_equal(epoch_0, epoch_1)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import keras
+import numpy as np
 import pytest
 
 from capsnet import training
@@ -103,3 +104,63 @@ def test_ctrl_c_stops_every_process_and_the_run_resumes(tmp_path, tiny_npz):
     assert state["epoch"] == state["optimizer_step"] == done + 1  # one global step per epoch
     record = json.loads((save_dir / "run.json").read_text())
     assert record["replicas"] == 2 and len(record["epoch_times_s"]) == done + 1
+
+
+def _weights(path):
+    from capsnet.model_files import load_capsnet
+
+    return [keras.ops.convert_to_numpy(w) for w in load_capsnet(path).train.weights]
+
+
+def test_a_run_stopped_inside_an_epoch_resumes_at_its_step_with_the_uninterrupted_weights(tmp_path, tiny_npz):
+    """15 global steps of 2 images: Ctrl-C after the first checkpoint inside the
+    epoch, resume, and the weights are those of the run never stopped (each
+    process's shift generator goes on from where it was)."""
+    inside = ["--batch-size", "2", "--epochs", "1", "--seed", "0", "--checkpoint-every", "1"]
+    whole = subprocess.run(
+        train_command(tiny_npz, tmp_path / "whole", *inside),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert whole.returncode == 0, whole.stderr[-3000:]
+
+    cut = tmp_path / "cut"
+    run = subprocess.Popen(
+        train_command(tiny_npz, cut, *inside),
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (cut / "checkpoint.json").exists():
+            assert run.poll() is None and time.monotonic() < deadline, "no checkpoint inside the epoch"
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        _, stderr = run.communicate(timeout=120)
+    finally:
+        run.kill()
+    state = training.read_checkpoint_state(cut)
+    assert state["epoch"] == 0 and 0 < state["step"] < 15, (state, stderr[-3000:])
+
+    resumed = subprocess.run(
+        train_command(tiny_npz, cut, *inside, "--resume"),
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"epochs 1-1 from step {state['step'] + 1}" in resumed.stdout  # counted from 1
+    assert training.read_checkpoint_state(cut)["optimizer_step"] == 15
+    with open(cut / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0"]
+    for mine, theirs in zip(
+        _weights(cut / "trained_model.keras"),
+        _weights(tmp_path / "whole" / "trained_model.keras"),
+        strict=True,
+    ):
+        np.testing.assert_array_equal(mine, theirs)
