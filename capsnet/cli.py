@@ -407,12 +407,15 @@ def manipulate(**options):
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @reports_input_errors
 def predict(weights, inputs, invert, as_json):
-    """Classify image files (PNG/JPEG, any size) or .npy arrays."""
+    """Classify image files (PNG/JPEG/BMP/GIF, any size), .npy arrays, or folders of them.
+
+    Results are printed as they come, a batch of images at a time, so a folder
+    of any size runs in bounded memory."""
     from capsnet.commands.evaluate import predict_files
 
     results = predict_files(PredictConfig(weights, tuple(inputs), invert))
     if as_json:
-        click.echo(json.dumps(results, indent=2, allow_nan=False))
+        _echo_json_list(results)
         return
     for r in results:
         lengths = ", ".join(f"{name} {v:.3f}" for name, v in r["lengths_by_class"].items())
@@ -423,6 +426,17 @@ def predict(weights, inputs, invert, as_json):
             continue
         label = f"{r['class_name']} ({r['class']})" if "class_name" in r else str(r["class"])
         click.echo(f"{r['input']}: class {label} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}")
+
+
+def _echo_json_list(items):
+    """A JSON list written item by item (`items` may be a generator), indented as
+    json.dumps(indent=2) would; nothing is printed before the first item exists."""
+    opened = False
+    for item in items:
+        text = json.dumps(item, indent=2, allow_nan=False).replace("\n", "\n  ")
+        click.echo(("[\n  " if not opened else ",\n  ") + text, nl=False)
+        opened = True
+    click.echo("\n]" if opened else "[]")
 
 
 @cli.command()

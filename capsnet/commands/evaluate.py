@@ -207,34 +207,59 @@ def manipulate_latent(config):
     return str(figure)
 
 
-def predict_files(config):
-    """Class and capsule lengths for every image in `config.inputs` (a `PredictConfig`)."""
-    weights, paths, invert = config.weights, config.inputs, config.invert
+# Images read and classified at a time by `predict_files`: a folder of any size
+# holds one batch in memory (and its results, streamed out as they come).
+PREDICT_BATCH = 100
+
+
+def predict_files(config, batch_size=None):
+    """Class and capsule lengths for every image in `config.inputs` (a
+    `PredictConfig`: image files, .npy arrays and folders of them), yielded
+    image by image in the inputs' order, `batch_size` images (`PREDICT_BATCH`
+    when None) classified at a time."""
+    weights, invert = config.weights, config.invert
+    batch_size = batch_size or PREDICT_BATCH
+    files = list(pictures.image_files(config.inputs))  # a folder without images fails before the model loads
     backends.setup()
     models = load_capsnet(weights)
     names = class_names(models)
     per_image = digits_per_image(models.train)
     input_shape = tuple(models.evaluate.inputs[0].shape[1:])
-    results = []
-    for path in paths:
-        batch = pictures.load_for_model(path, input_shape, invert)
-        lengths, _ = lengths_and_reconstructions(models, batch)
-        if not np.all(np.isfinite(lengths)):
+    pending = []  # (path, its images (n, height, width, channels))
+    for path in files:
+        pending.append((path, pictures.load_for_model(path, input_shape, invert)))
+        if sum(len(images) for _, images in pending) >= batch_size:
+            yield from _classified(models, pending, names, per_image, weights)
+            pending = []
+    yield from _classified(models, pending, names, per_image, weights)
+
+
+def _classified(models, files, names, per_image, weights):
+    """`predict_files`' results for `files` ([(path, images)]), in one prediction."""
+    if not files:
+        return
+    lengths, _ = lengths_and_reconstructions(models, np.concatenate([images for _, images in files]))
+    start = 0
+    for path, images in files:
+        rows, start = lengths[start : start + len(images)], start + len(images)
+        if not np.all(np.isfinite(rows)):
             raise CapsNetInputError(
                 f"{weights} gives non-finite (NaN) capsule lengths for {path}: the model's weights "
                 f"are broken; retrain it, or use its best_model.keras or checkpoint.keras"
             )
-        for index, row in enumerate(lengths):
-            name = str(path) if len(lengths) == 1 else f"{path}[{index}]"
-            label = int(np.argmax(row))
-            lengths = [round(float(v), 4) for v in row]
-            result = {"input": name, "class": label, "lengths": lengths}
-            if names:
-                result["class_name"] = names[label]
-            if per_image > 1:  # the longest capsules, longest first
-                result["classes"] = [int(c) for c in longest(row, per_image)]
-            # Each length under its class's name (the class index where the model has no names).
-            keys = names or [str(i) for i in range(len(row))]
-            result["lengths_by_class"] = dict(zip(keys, lengths, strict=True))
-            results.append(result)
-    return results
+        for index, row in enumerate(rows):
+            yield _result(f"{path}" if len(rows) == 1 else f"{path}[{index}]", row, names, per_image)
+
+
+def _result(name, row, names, per_image):
+    label = int(np.argmax(row))
+    lengths = [round(float(v), 4) for v in row]
+    result = {"input": name, "class": label, "lengths": lengths}
+    if names:
+        result["class_name"] = names[label]
+    if per_image > 1:  # the longest capsules, longest first
+        result["classes"] = [int(c) for c in longest(row, per_image)]
+    # Each length under its class's name (the class index where the model has no names).
+    keys = names or [str(i) for i in range(len(row))]
+    result["lengths_by_class"] = dict(zip(keys, lengths, strict=True))
+    return result

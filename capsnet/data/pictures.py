@@ -9,6 +9,36 @@ import numpy as np
 from capsnet.data import validation
 from capsnet.errors import CapsNetInputError
 
+# What `image_files` takes from a folder.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".npy")
+
+
+def image_files(paths):
+    """`paths` with each folder replaced by the image files and .npy arrays
+    under it (`IMAGE_SUFFIXES`, any depth, hidden ones left out), in sorted
+    order; files pass as they are (`load_for_model` checks them).
+
+    Raises:
+        CapsNetInputError: a folder holds none.
+    """
+    for path in map(Path, paths):
+        if not path.is_dir():
+            yield path
+            continue
+        found = sorted(
+            p
+            for p in path.rglob("*")
+            if p.suffix.lower() in IMAGE_SUFFIXES
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not found:
+            raise CapsNetInputError(
+                f"folder {path} holds no image files ({', '.join(IMAGE_SUFFIXES)}); "
+                f"pass a folder of images, or the files themselves"
+            )
+        yield from found
+
 
 def load_for_model(path, input_shape, invert=False):
     """Images from one file, converted to the model's input.

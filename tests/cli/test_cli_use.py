@@ -55,6 +55,47 @@ def test_predict_images_and_npy(trained_dir, tmp_path):
     assert list(record["lengths_by_class"]) == [str(i) for i in range(10)]  # no names saved: the indices
 
 
+def test_predict_a_folder_in_batches_as_file_by_file(trained_dir, tmp_path, monkeypatch):
+    """A folder (any depth, hidden files and other files left out) gives the
+    results that naming each file gives, in sorted order, whatever the batch."""
+    from capsnet.commands import evaluate
+
+    with np.load(SAMPLE) as sample:
+        digits = sample["x_test"][:7]
+    folder = tmp_path / "pictures"
+    (folder / "more").mkdir(parents=True)
+    (folder / ".hidden").mkdir()
+    for index in range(4):
+        Image.fromarray(digits[index]).save(folder / f"{index}.png")
+    np.save(folder / "more" / "three.npy", digits[4:7])
+    Image.fromarray(digits[0]).save(folder / ".hidden" / "skipped.png")
+    (folder / "notes.txt").write_text("not an image")
+    weights = trained_dir / "trained_model.keras"
+    named = [folder / f"{i}.png" for i in range(4)] + [folder / "more" / "three.npy"]
+    one_by_one = json.loads(invoke("predict", "--weights", weights, "--json", *named).output)
+    assert [r["input"] for r in one_by_one][-3:] == [
+        f"{folder / 'more' / 'three.npy'}[{i}]" for i in range(3)
+    ]
+    monkeypatch.setattr(evaluate, "PREDICT_BATCH", 3)  # batches that cut the .npy's file off
+    result = invoke("predict", "--weights", weights, "--json", folder)
+    assert result.exit_code == 0, result.output
+    in_batches = json.loads(result.output)
+    assert [r["input"] for r in in_batches] == [r["input"] for r in one_by_one]
+    for mine, theirs in zip(in_batches, one_by_one, strict=True):
+        assert mine["class"] == theirs["class"]
+        np.testing.assert_allclose(mine["lengths"], theirs["lengths"], atol=2e-4)
+    text = invoke("predict", "--weights", weights, folder).output.splitlines()
+    assert len(text) == 7 and text[0].startswith(f"{folder / '0.png'}: class")
+
+
+def test_predict_refuses_a_folder_without_images(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    assert_input_error(
+        invoke("predict", "--weights", "efficient-capsnet-mnist", tmp_path),
+        f"folder {tmp_path} holds no image files",
+    )
+
+
 def test_info(trained_dir):
     result = invoke("info")
     assert result.exit_code == 0, result.output
