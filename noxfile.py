@@ -32,19 +32,23 @@ def install(session, *extras):
     session.install("-e", f".[{','.join(extras + ('test',))}]")
 
 
+def jax_cache_environment(cache):
+    """Variables that give JAX processes one compilation cache in the fresh folder
+    `cache`: many tests and checks compile the same model afresh (in-process and
+    in subprocesses), and the cache saves the repeats; nothing stale is reused."""
+    return {
+        "JAX_COMPILATION_CACHE_DIR": cache,
+        "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+        "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0",
+    }
+
+
 def pytest_environment(backend, cache):
     """The environment of one backend's pytest run; `cache`: a fresh folder for JAX's
     compilation cache."""
     env = {"KERAS_BACKEND": backend}
     if backend == "jax":
-        # Many tests compile the same model afresh (in-process and in subprocesses):
-        # a compilation cache shared by the run's processes saves the repeats.
-        # A new folder each run, so nothing stale is reused.
-        env.update(
-            JAX_COMPILATION_CACHE_DIR=cache,
-            JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0",
-            JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES="0",
-        )
+        env.update(jax_cache_environment(cache))
     return env
 
 
@@ -138,8 +142,9 @@ def ci(session):
     backend, `agree` and `portability`; fails if any fails."""
     install(session, "all-cpu")
     checks = {
-        "agree": (["-m", "checks.agreement"], lambda scratch: {}),
-        "portability": (["-m", "checks.portability"], lambda scratch: {}),
+        # Their JAX processes (one per run or inspection) compile the same steps.
+        "agree": (["-m", "checks.agreement"], jax_cache_environment),
+        "portability": (["-m", "checks.portability"], jax_cache_environment),
     }
     failed = run_together(session, {**suites(session), **checks})
     if failed:

@@ -231,6 +231,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.worker:
         return worker(*args.worker)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before the minutes of work, not after
 
     names = args.backends.split(",")
     with tempfile.TemporaryDirectory() as scratch:
@@ -250,7 +252,6 @@ def main(argv=None):
         pairs = {f"{a} vs {b}": compare(results[a], results[b]) for a, b in itertools.combinations(names, 2)}
     table = report(pairs)
     print(table)
-    out = Path(args.out)
     (out / "agree.json").write_text(
         json.dumps(
             {"bounds": BOUNDS, "variant_bounds": VARIANT_BOUNDS, "versions": versions, "pairs": pairs},

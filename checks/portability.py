@@ -149,6 +149,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.inspect_worker:
         return inspect_worker(args.inspect_worker, args.predict, args.optimizer)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)  # before the minutes of work, not after
 
     with tempfile.TemporaryDirectory() as scratch:
         loads, resumes = check(args.backends.split(","), Path(args.work or scratch))
@@ -169,7 +171,6 @@ def main(argv=None):
         for k, v in resumes.items()
     ]
     print("\n".join(lines))
-    out = Path(args.out)
     (out / "portability.json").write_text(json.dumps({"loads": loads, "resumes": resumes}, indent=2))
     (out / "portability.md").write_text("\n".join(lines) + "\n")
     bad = [k for k, v in loads.items() if v["max abs diff"] > BOUND or not v["same class"]]

@@ -8,27 +8,17 @@ from tests.helpers import invoke
 pytestmark = pytest.mark.slow  # subprocesses or training runs
 
 
-def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
+def test_bench_runs_a_backend_in_a_subprocess_in_two_precisions_side_by_side(tmp_path):
+    # One bench call for both checks: each call starts a worker process, CI's costliest part.
     backend = keras.backend.backend()
     result = invoke(
-        "bench",
-        "--backends",
-        backend,
-        "--batch-size",
-        "4",
-        "--steps",
-        "2",
-        "--warmup",
-        "1",
-        "--images",
-        "6",
-        "--matmul-size",
-        "256",
-        "--out",
-        tmp_path,
-    )
+        "bench", "--backends", backend, "--precision", "float32,mixed_bfloat16", "--batch-size", "4",
+        "--steps", "2", "--warmup", "1", "--images", "6", "--matmul-size", "256", "--out", tmp_path,
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
-    record = json.loads((tmp_path / "bench.json").read_text())[backend]
+    records = json.loads((tmp_path / "bench.json").read_text())
+    assert set(records) == {f"{backend} float32", f"{backend} mixed_bfloat16"}
+    record = records[f"{backend} float32"]
     assert "error" not in record, record
     assert record["train_img_per_s"] > 0 and record["eval_img_per_s"] > 0
     # the timed fit() epoch runs whole batches only (6 images at batch 4: 8)
@@ -42,7 +32,7 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     assert "memory_in_use_mb_after_steps" in record
     assert len(record["train_step_s"]) == 2 and record["versions"]["keras"]
     assert (tmp_path / "bench.png").is_file() and f"| {backend} |" in result.output
-    assert record["matmul_gflops"]["float32"] > 0  # a float32 run measures float32's peak alone
+    assert record["matmul_gflops"]["float32"] > 0
     # GFLOP/s count what the ops compute (at this small batch, the direct conv: the paper's count)
     flop = record["train_gflop_per_image_computed"]
     assert 0 < flop <= record["train_gflop_per_image"]
@@ -52,32 +42,9 @@ def test_bench_runs_a_backend_in_a_subprocess(tmp_path):
     assert "GFLOP per training image as the ops compute it" in result.output
     assert 0 < record["share_of_peak"] == round(record["train_gflops"] / record["peak_gflops"]["value"], 3)
 
-
-def test_bench_compares_precisions_side_by_side(tmp_path):
-    backend = keras.backend.backend()
-    result = invoke(
-        "bench",
-        "--backends",
-        backend,
-        "--precision",
-        "float32,mixed_bfloat16",
-        "--batch-size",
-        "4",
-        "--steps",
-        "2",
-        "--warmup",
-        "1",
-        "--matmul-size",
-        "256",
-        "--out",
-        tmp_path,
-    )
-    assert result.exit_code == 0, result.output
-    records = json.loads((tmp_path / "bench.json").read_text())
-    assert set(records) == {f"{backend} float32", f"{backend} mixed_bfloat16"}
     mixed = records[f"{backend} mixed_bfloat16"]
     assert mixed["peak_gflops"]["dtype"] == "bfloat16"
-    expected = mixed["train_img_per_s"] / records[f"{backend} float32"]["train_img_per_s"]
+    expected = mixed["train_img_per_s"] / record["train_img_per_s"]
     assert mixed["vs_float32"] == round(expected, 2)
 
 

@@ -92,7 +92,7 @@ def test_kill_9_at_random_moments_then_resume_ends_as_the_uninterrupted_run(tmp_
     cut = tmp_path / "cut"
     rng = np.random.default_rng(7)
     kills = 0
-    for attempt in range(3):
+    for attempt in range(2):  # each attempt a fresh process: CI time bounds their number
         code, stderr = _kill_after_next_checkpoint(cut, tiny_npz, rng, resume=attempt > 0)
         if code == 0:
             break  # it finished before the kill
@@ -119,6 +119,10 @@ def test_kill_9_at_random_moments_then_resume_ends_as_the_uninterrupted_run(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    keras.backend.backend() != "torch",
+    reason="the kill test covers every backend end to end; this one, on one, names the piece that broke",
+)
 def test_a_checkpoint_inside_an_epoch_carries_where_it_stopped(tmp_path, tiny_npz):
     """--checkpoint-every 2 over 3-step epochs: step 2 of an epoch is saved,
     and a resume from it starts at step 3 with the epoch's metric sums."""
