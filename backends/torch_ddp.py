@@ -32,12 +32,12 @@ import torch.distributed as dist
 from torch.utils.data import BatchSampler, DataLoader, DistributedSampler
 
 from capsnet.data.batches import Batches
+from capsnet.exact_resume import SEED_STATE_NAME
 
 # Rank r's random seeds start r * SEED_STRIDE after rank 0's. Keras's torch seeds are
 # 32-bit (seed + a counter that grows by 1 per draw), so the streams of 256 processes
 # stay apart for 2**24 draws each (two draws per training step).
 SEED_STRIDE = 2**24
-SEED_STATE = "seed_generator_state"  # the variable of every keras.random.SeedGenerator
 
 
 def launched():
@@ -81,7 +81,7 @@ class TorchProcessGroup:
             for variable in variables:
                 dist.broadcast(variable.value.data, src=0)
         for variable in train_model.variables:
-            if variable.name == SEED_STATE:
+            if variable.name == SEED_STATE_NAME:
                 state = keras.ops.convert_to_numpy(variable).astype(np.int64)
                 state[0] = (state[0] + self.rank * SEED_STRIDE) % 2**32
                 variable.assign(state.astype(np.uint32).view(np.int32))

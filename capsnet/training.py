@@ -181,7 +181,7 @@ def _state_problem(state):
         return "not a JSON object"
     epoch, step = state.get("epoch"), state.get("optimizer_step")
     best = state.get("best_val_accuracy")
-    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+    if not _is_count(epoch):
         return f"epoch {epoch!r} is not a count of finished epochs"
     if step is not None and not _is_count(step):
         return f"optimizer_step {step!r} is not a count of steps"

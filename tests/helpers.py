@@ -1,12 +1,29 @@
 """What many tests share: the command line run in-process, its one-line errors,
 and gradients on whichever backend is active (through its plug-in)."""
 
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 from click.testing import CliRunner
 
 from capsnet import backends
 from capsnet.cli import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cli_command(*args):
+    """The argv of `cli.py --backend <active> ARGS` in a process of its own."""
+    return [sys.executable, str(ROOT / "cli.py"), "--backend", keras.backend.backend(), *map(str, args)]
+
+
+def saved_weights(path):
+    """The training model's weights in the capsnet model file `path`, as numpy arrays."""
+    from capsnet.model_files import load_capsnet
+
+    return [keras.ops.convert_to_numpy(w) for w in load_capsnet(path).train.weights]
 
 
 def invoke(*args):

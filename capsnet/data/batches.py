@@ -26,6 +26,10 @@ class Batches(keras.utils.PyDataset):
 
     `skip`: the first epoch starts at its batch `skip` (a run resumed inside
     that epoch); it then has `skip` batches fewer, and the later ones all of theirs.
+
+    The epoch comes from `set_epoch` (`FollowEpochs`), not from counting
+    `on_epoch_end` calls: Keras makes a varying number of them per epoch (also
+    before the first one and when an epoch stops early).
     """
 
     def __init__(self, examples, batch_size, seed=None, epoch=0, skip=0):
@@ -64,12 +68,6 @@ class Batches(keras.utils.PyDataset):
         if epoch != self.epoch:
             self.epoch, self.skip = epoch, 0
             self._start_epoch()
-
-    def on_epoch_end(self):
-        # Keras calls this a varying number of times per epoch (also before the
-        # first one and when an epoch stops early), so it cannot count epochs:
-        # `FollowEpochs` tells the epoch instead.
-        pass
 
 
 class FollowEpochs(keras.callbacks.Callback):

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,8 +16,7 @@ import pytest
 
 from capsnet import exact_resume, training
 from capsnet.data.examples import Examples
-from capsnet.model_files import load_capsnet
-from tests.helpers import invoke
+from tests.helpers import cli_command, invoke, saved_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 # 30 training images in batches of 10: 3 steps an epoch, 9 in the run; shifts on,
@@ -27,19 +25,7 @@ RUN = ("--batch-size", "10", "--epochs", "3", "--seed", "5")
 
 
 def _train_command(save_dir, tiny_npz, *extra):
-    return [
-        sys.executable,
-        str(ROOT / "cli.py"),
-        "--backend",
-        keras.backend.backend(),
-        "train",
-        "--data",
-        str(tiny_npz),
-        *RUN,
-        "--save-dir",
-        str(save_dir),
-        *extra,
-    ]
+    return cli_command("train", "--data", tiny_npz, *RUN, "--save-dir", save_dir, *extra)
 
 
 def _state(save_dir):
@@ -73,10 +59,6 @@ def _kill_after_next_checkpoint(save_dir, tiny_npz, rng, resume):
         return process.returncode, process.stderr.read().decode()
     finally:
         process.kill()
-
-
-def _weights(path):
-    return [keras.ops.convert_to_numpy(w) for w in load_capsnet(path).train.weights]
 
 
 def _log(save_dir):
@@ -113,7 +95,7 @@ def test_kill_9_at_random_moments_then_resume_ends_as_the_uninterrupted_run(tmp_
     resumed = training.load_for_resume(cut / "checkpoint.keras").train
     assert int(resumed.optimizer.iterations) == 9
     for mine, theirs in zip(
-        _weights(cut / "trained_model.keras"), _weights(whole / "trained_model.keras"), strict=True
+        saved_weights(cut / "trained_model.keras"), saved_weights(whole / "trained_model.keras"), strict=True
     ):
         np.testing.assert_array_equal(mine, theirs)
 

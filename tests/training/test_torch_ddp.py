@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from capsnet import training
+from tests.helpers import saved_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [
@@ -38,6 +39,22 @@ def train_command(tiny_npz, save_dir, *options):
         *["--backend", "torch", "train", "--data", str(tiny_npz), "--distribute", "data-parallel"],
         *["--save-dir", str(save_dir), *options],
     ]
+
+
+def ctrl_c_after_first_checkpoint(command, save_dir, none_yet):
+    """Start `command`, send SIGINT once `save_dir` has a checkpoint (torchrun passes
+    it on to each process), and return the run's stderr; `none_yet`: the failure
+    message when none came."""
+    run = subprocess.Popen(command, env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not (save_dir / "checkpoint.json").exists():
+            assert run.poll() is None and time.monotonic() < deadline, none_yet
+            time.sleep(0.05)
+        run.send_signal(signal.SIGINT)
+        return run.communicate(timeout=120)[1]
+    finally:
+        run.kill()
 
 
 def test_shards_seeds_gradients_and_logs_across_two_processes():
@@ -65,22 +82,9 @@ def test_a_batch_that_does_not_split_stops_every_process(tmp_path, tiny_npz):
 
 def test_ctrl_c_stops_every_process_and_the_run_resumes(tmp_path, tiny_npz):
     save_dir = tmp_path / "run"
-    run = subprocess.Popen(
-        train_command(tiny_npz, save_dir, *ARGS, "--epochs", "100"),
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    stderr = ctrl_c_after_first_checkpoint(
+        train_command(tiny_npz, save_dir, *ARGS, "--epochs", "100"), save_dir, "no epoch finished"
     )
-    try:
-        deadline = time.monotonic() + 300
-        while not (save_dir / "checkpoint.json").exists():
-            assert run.poll() is None and time.monotonic() < deadline, "no epoch finished"
-            time.sleep(0.2)
-        run.send_signal(signal.SIGINT)  # torchrun passes it on to each process
-        _, stderr = run.communicate(timeout=120)
-    finally:
-        run.kill()
     assert "interrupted;" in stderr and "--resume" in stderr, stderr[-3000:]
     assert stderr.count("interrupted;") == 1  # from the chief only
     assert not (save_dir / ".capsnet.lock").exists()
@@ -106,12 +110,6 @@ def test_ctrl_c_stops_every_process_and_the_run_resumes(tmp_path, tiny_npz):
     assert record["replicas"] == 2 and len(record["epoch_times_s"]) == done + 1
 
 
-def _weights(path):
-    from capsnet.model_files import load_capsnet
-
-    return [keras.ops.convert_to_numpy(w) for w in load_capsnet(path).train.weights]
-
-
 def test_a_run_stopped_inside_an_epoch_resumes_at_its_step_with_the_uninterrupted_weights(tmp_path, tiny_npz):
     """15 global steps of 2 images: Ctrl-C after the first checkpoint inside the
     epoch, resume, and the weights are those of the run never stopped (each
@@ -127,22 +125,9 @@ def test_a_run_stopped_inside_an_epoch_resumes_at_its_step_with_the_uninterrupte
     assert whole.returncode == 0, whole.stderr[-3000:]
 
     cut = tmp_path / "cut"
-    run = subprocess.Popen(
-        train_command(tiny_npz, cut, *inside),
-        env=ENV,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    stderr = ctrl_c_after_first_checkpoint(
+        train_command(tiny_npz, cut, *inside), cut, "no checkpoint inside the epoch"
     )
-    try:
-        deadline = time.monotonic() + 300
-        while not (cut / "checkpoint.json").exists():
-            assert run.poll() is None and time.monotonic() < deadline, "no checkpoint inside the epoch"
-            time.sleep(0.05)
-        run.send_signal(signal.SIGINT)
-        _, stderr = run.communicate(timeout=120)
-    finally:
-        run.kill()
     state = training.read_checkpoint_state(cut)
     assert state["epoch"] == 0 and 0 < state["step"] < 15, (state, stderr[-3000:])
 
@@ -159,8 +144,8 @@ def test_a_run_stopped_inside_an_epoch_resumes_at_its_step_with_the_uninterrupte
     with open(cut / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0"]
     for mine, theirs in zip(
-        _weights(cut / "trained_model.keras"),
-        _weights(tmp_path / "whole" / "trained_model.keras"),
+        saved_weights(cut / "trained_model.keras"),
+        saved_weights(tmp_path / "whole" / "trained_model.keras"),
         strict=True,
     ):
         np.testing.assert_array_equal(mine, theirs)
