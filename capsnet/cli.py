@@ -418,14 +418,16 @@ def predict(weights, inputs, invert, as_json):
         _echo_json_list(results)
         return
     for r in results:
-        lengths = ", ".join(f"{name} {v:.3f}" for name, v in r["lengths_by_class"].items())
+        # Capsule lengths, or the CNN baseline's probabilities: the result names which.
+        key, word = next((k, w) for k, w in families.SCORE_WORDS.items() if k in r)
+        scores = ", ".join(f"{name} {v:.3f}" for name, v in r[f"{key}_by_class"].items())
         if "classes" in r:
-            names = list(r["lengths_by_class"])
-            both = " and ".join(f"{names[c]} (length {r['lengths'][c]:.3f})" for c in r["classes"])
-            click.echo(f"{r['input']}: classes {both}  lengths: {lengths}")
+            names = list(r[f"{key}_by_class"])
+            both = " and ".join(f"{names[c]} ({word} {r[key][c]:.3f})" for c in r["classes"])
+            click.echo(f"{r['input']}: classes {both}  {key}: {scores}")
             continue
         label = f"{r['class_name']} ({r['class']})" if "class_name" in r else str(r["class"])
-        click.echo(f"{r['input']}: class {label} (length {r['lengths'][r['class']]:.3f})  lengths: {lengths}")
+        click.echo(f"{r['input']}: class {label} ({word} {r[key][r['class']]:.3f})  {key}: {scores}")
 
 
 def _echo_json_list(items):

@@ -38,9 +38,11 @@ def curves_figure(rows):
     for key, label in (("loss", "train"), ("val_loss", "validation")):
         if rows and key in rows[0]:
             loss_ax.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
-    for key, label in (("length_accuracy", "train"), ("val_length_accuracy", "validation")):
-        if rows and key in rows[0]:
-            acc_ax.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
+    # A capsule model logs length_accuracy, a model of one output (the CNN) accuracy.
+    for name in ("length_accuracy", "accuracy"):
+        for key, label in ((name, "train"), (f"val_{name}", "validation")):
+            if rows and key in rows[0]:
+                acc_ax.plot(epochs, [float(r[key]) for r in rows], marker="o", label=label)
     loss_ax.set(title="loss", xlabel="epoch")
     acc_ax.set(title="accuracy", xlabel="epoch")
     from matplotlib.ticker import MaxNLocator

@@ -34,23 +34,40 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import backends, exact_resume, fast_ops, losses, metrics
+from capsnet import backends, exact_resume, fast_ops, metrics
 from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
 from capsnet.data.batches import Batches, Examples, FollowEpochs
+from capsnet.data.examples import ClassExamples
 from capsnet.epoch_timer import EpochTimer
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, link_or_copy, load_capsnet
 from capsnet.models.capsule_views import digits_per_image
 
+# The accuracy's column in Keras's logs and log.csv: a capsule model's training
+# model has several outputs, so Keras prefixes the name of its lengths' layer;
+# a model of one output (the CNN baseline) logs the metric's own name.
 ACCURACY = "length_accuracy"
 VAL_ACCURACY = "val_length_accuracy"
+ACCURACY_COLUMNS = (ACCURACY, "accuracy")
+
+
+def accuracy_in(row, validation=True):
+    """The (validation) accuracy in a log row or Keras's logs (a dict), as a float, or None."""
+    for name in ACCURACY_COLUMNS:
+        value = row.get(f"val_{name}" if validation else name)
+        if value not in (None, ""):
+            return float(value)
+    return None
+
+
 STATE_ENTRY = "capsnet_checkpoint.json"
 
 
 def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
-    """Adam, margin loss on the lengths (two positives for MultiMNIST pairs); the
-    reconstruction losses are in the model.
+    """Adam and the family's loss of the class scores (a capsule family's margin
+    loss on the lengths, with two positives for MultiMNIST pairs; the CNN
+    baseline's cross entropy); the reconstruction losses are in the model.
 
     Registers the backend's measured fast ops first (`capsnet.backends.ensure_fast_paths`),
     unless `capsnet.backends.setup(fast_paths=False)` was called: the layers look
@@ -71,11 +88,11 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     # mixed_float16, so Keras would not add loss scaling by itself.
     if any(layer.dtype_policy.name == "mixed_float16" for layer in train_model.layers):
         optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-    # The lengths' margin loss; each reconstruction's loss is inside the model.
+    # The class scores' loss; each reconstruction's loss is inside the model.
     reconstructions = len(train_model.outputs) - 1
     train_model.compile(
         optimizer=optimizer,
-        loss=[losses.margin_loss] + [None] * reconstructions,
+        loss=[families.family_of_model(train_model).loss()] + [None] * reconstructions,
         metrics=[[metrics.accuracy_metric(digits_per_image(train_model))]] + [[]] * reconstructions,
         jit_compile=jit_compile,
     )
@@ -106,10 +123,21 @@ def load_for_resume(path):
     return models
 
 
-def inputs_and_targets(x, labels, num_classes):
-    """Keras fit arrays for the training model, `(x, y)` and `(y, x)`: float32
-    images in [0, 1] and one-hot labels (see `capsnet.data.batches.Examples`)."""
-    return Examples(x, labels, num_classes)[:]
+def inputs_and_targets(x, labels, num_classes, train_model=None):
+    """Keras fit arrays for the training model: `(x, y)` and `(y, x)` for a capsule
+    model (float32 images in [0, 1] and one-hot labels, see
+    `capsnet.data.batches.Examples`), `x` and `y` for a `train_model` whose only
+    input is the image (the CNN baseline)."""
+    return examples_for(train_model, Examples(x, labels, num_classes))[:]
+
+
+def examples_for(train_model, examples):
+    """`examples` as `train_model` takes them: a capsule model's `((x, y), (y, x))`
+    (image and label in, lengths and image out), or `(x, y)` for a model whose only
+    input is the image (`capsnet.data.examples.ClassExamples`)."""
+    if train_model is None or len(train_model.inputs) > 1:
+        return examples
+    return ClassExamples(examples)
 
 
 def save_checkpoint(model, path, state):
@@ -376,7 +404,7 @@ class SafeCheckpoint(keras.callbacks.Callback):
         if self.stop.halted:
             return  # an interrupted or diverged, unfinished epoch
         logs = logs or {}
-        accuracy = logs.get(VAL_ACCURACY)
+        accuracy = accuracy_in(logs)
         if accuracy is not None and (self.best is None or accuracy > self.best):
             self.best = float(accuracy)
             self.best_epoch = epoch + 1
@@ -507,7 +535,8 @@ def fit(
     if resumed is not None:
         initial_epoch, best_val_accuracy = resumed["epoch"], resumed["best_val_accuracy"]
         first_step, first_seconds = resumed["step"], resumed["epoch_seconds"]
-    train, validation = data.train_examples(num_classes), data.test_examples(num_classes)
+    train = examples_for(train_model, data.train_examples(num_classes))
+    validation = examples_for(train_model, data.test_examples(num_classes))
     stop = GracefulStop(group.agree)
     callbacks = [stop, keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch)]
     if group.chief:

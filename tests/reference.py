@@ -314,3 +314,33 @@ def both_right(lengths, labels):
         order = sorted(range(len(row)), key=lambda k: -row[k])
         result.append(float(set(order[:2]) == set(int(c) for c in pair)))
     return np.array(result)
+
+
+def cnn_baseline(images, weights):
+    """Class probabilities of the paper's baseline CNN (Section 5): three 5x5
+    ReLU convolutions of stride 1 with 'same' padding, two ReLU dense layers, a
+    softmax layer (dropout is off at inference).
+
+    Args:
+        images: (batch, h, w, c).
+        weights: {"conv1".."conv3", "fc1", "fc2", "logits": (kernel, bias)}.
+
+    Returns:
+        (batch, num_classes) probabilities.
+    """
+    x = images
+    for name in ("conv1", "conv2", "conv3"):
+        kernel, bias = weights[name]
+        pad = kernel.shape[0] // 2
+        x = relu(conv2d(np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0))), kernel, bias, 1))
+    x = x.reshape(len(x), -1)
+    for name in ("fc1", "fc2"):
+        kernel, bias = weights[name]
+        x = relu(x @ kernel + bias)
+    kernel, bias = weights["logits"]
+    return softmax(x @ kernel + bias, axis=-1)
+
+
+def cross_entropy(T, probabilities):
+    """Mean over the batch of -sum_k T_k log p_k."""
+    return float(np.mean(-np.sum(T * np.log(probabilities), axis=-1)))

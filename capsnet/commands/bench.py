@@ -79,12 +79,19 @@ def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=
     models = family.build(sample.input_shape, 10, **options)
     compile_for_training(models.train, jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)
-    (x, y), _ = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10)
+    inputs, targets = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10, models.train)
+    x = inputs[0] if isinstance(inputs, tuple) else inputs  # a capsule model also takes the labels
+    inputs, targets = _as_lists(inputs), _as_lists(targets)
 
     def train_step():
-        keras.ops.convert_to_numpy(models.train.train_on_batch([x, y], [y, x])[0])
+        keras.ops.convert_to_numpy(models.train.train_on_batch(inputs, targets)[0])
 
     return sample, models, x, train_step
+
+
+def _as_lists(arrays):
+    """Several model inputs (or targets) as the list Keras takes; one array as it is."""
+    return list(arrays) if isinstance(arrays, tuple) else arrays
 
 
 def measure(plugin, config):
@@ -143,11 +150,18 @@ def measure(plugin, config):
         epoch_images = -(-epoch_images // batch_size) * batch_size
         progress(f"fit() over {epoch_images} images, twice")
         repeat = np.arange(epoch_images) % len(sample.x_train)
-        (ex, ey), targets = inputs_and_targets(sample.x_train[repeat], sample.y_train[repeat], 10)
+        inputs, targets = inputs_and_targets(sample.x_train[repeat], sample.y_train[repeat], 10, models.train)
         timer = EpochTimer(plugin.sync)
         plugin.sync()
         start = time.perf_counter()
-        models.train.fit([ex, ey], targets, batch_size=batch_size, epochs=2, verbose=0, callbacks=[timer])
+        models.train.fit(
+            _as_lists(inputs),
+            _as_lists(targets),
+            batch_size=batch_size,
+            epochs=2,
+            verbose=0,
+            callbacks=[timer],
+        )
         plugin.sync()
         elapsed = time.perf_counter() - start
         assert len(timer.seconds) == 2, f"fit() ran {len(timer.seconds)} of 2 epochs"

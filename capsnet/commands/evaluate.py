@@ -10,6 +10,7 @@ from capsnet.data import pictures, validation
 from capsnet.data.batches import Batches, Examples
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import check_input_shape, load_capsnet
+from capsnet.models import family_of_model
 from capsnet.models.capsule_views import class_names, digits_per_image
 from capsnet.save_dir import check_writable
 
@@ -213,7 +214,8 @@ PREDICT_BATCH = 100
 
 
 def predict_files(config, batch_size=None):
-    """Class and capsule lengths for every image in `config.inputs` (a
+    """Class and class scores (capsule lengths, or the CNN baseline's
+    probabilities, under the family's `scores` key) for every image in `config.inputs` (a
     `PredictConfig`: image files, .npy arrays and folders of them), yielded
     image by image in the inputs' order, `batch_size` images (`PREDICT_BATCH`
     when None) classified at a time."""
@@ -223,7 +225,7 @@ def predict_files(config, batch_size=None):
     backends.setup()
     models = load_capsnet(weights)
     names = class_names(models)
-    per_image = digits_per_image(models.train)
+    per_image = (digits_per_image(models.train), family_of_model(models.train).scores)
     input_shape = tuple(models.evaluate.inputs[0].shape[1:])
     pending = []  # (path, its images (n, height, width, channels))
     for path in files:
@@ -235,7 +237,8 @@ def predict_files(config, batch_size=None):
 
 
 def _classified(models, files, names, per_image, weights):
-    """`predict_files`' results for `files` ([(path, images)]), in one prediction."""
+    """`predict_files`' results for `files` ([(path, images)]), in one prediction;
+    `per_image`: (digits per image, the name of the class scores)."""
     if not files:
         return
     lengths, _ = lengths_and_reconstructions(models, np.concatenate([images for _, images in files]))
@@ -244,7 +247,7 @@ def _classified(models, files, names, per_image, weights):
         rows, start = lengths[start : start + len(images)], start + len(images)
         if not np.all(np.isfinite(rows)):
             raise CapsNetInputError(
-                f"{weights} gives non-finite (NaN) capsule lengths for {path}: the model's weights "
+                f"{weights} gives non-finite (NaN) class scores for {path}: the model's weights "
                 f"are broken; retrain it, or use its best_model.keras or checkpoint.keras"
             )
         for index, row in enumerate(rows):
@@ -252,14 +255,15 @@ def _classified(models, files, names, per_image, weights):
 
 
 def _result(name, row, names, per_image):
+    digits, scores_key = per_image
     label = int(np.argmax(row))
-    lengths = [round(float(v), 4) for v in row]
-    result = {"input": name, "class": label, "lengths": lengths}
+    scores = [round(float(v), 4) for v in row]
+    result = {"input": name, "class": label, scores_key: scores}
     if names:
         result["class_name"] = names[label]
-    if per_image > 1:  # the longest capsules, longest first
-        result["classes"] = [int(c) for c in longest(row, per_image)]
-    # Each length under its class's name (the class index where the model has no names).
+    if digits > 1:  # the longest capsules, longest first
+        result["classes"] = [int(c) for c in longest(row, digits)]
+    # Each score under its class's name (the class index where the model has no names).
     keys = names or [str(i) for i in range(len(row))]
-    result["lengths_by_class"] = dict(zip(keys, lengths, strict=True))
+    result[f"{scores_key}_by_class"] = dict(zip(keys, scores, strict=True))
     return result

@@ -32,9 +32,17 @@ WRITERS = {
     "tf_saved_model": ("tensorflow", "jax"),
     "openvino": ("tensorflow", "torch"),
 }
-# What the exported graph calls its input and outputs.
+# What the exported graph calls its input and outputs: the class scores get the
+# family's word for them ("lengths", or "probabilities" for the CNN baseline).
 INPUT_NAME = "image"
-OUTPUT_NAMES = ("lengths", "reconstruction")
+RECONSTRUCTION_NAME = "reconstruction"
+
+
+def output_names(models):
+    """The exported outputs' names for `models`: (class scores, reconstruction)."""
+    from capsnet.models import family_of_model
+
+    return (family_of_model(models.train).scores, RECONSTRUCTION_NAME)
 
 
 def default_output(weights, fmt):
@@ -79,9 +87,10 @@ def _current_backend():
 def export_model(config):
     """Export `config.weights` (an `ExportConfig`) and return the written paths.
 
-    The graph's input is called "image", its outputs "lengths" (and
-    "reconstruction"); the class names and the model family go into the file
-    (ONNX metadata, OpenVINO runtime info, class_names.json in a SavedModel).
+    The graph's input is called "image", its outputs "lengths" ("probabilities"
+    for the CNN baseline) and, with `reconstruction`, "reconstruction"; the
+    class names and the model family go into the file (ONNX metadata, OpenVINO
+    runtime info, class_names.json in a SavedModel).
     """
     import keras
 
@@ -100,8 +109,9 @@ def export_model(config):
             f"leave out --reconstruction"
         )
     model = models.evaluate if config.reconstruction else classifier_only(models).evaluate
+    names = output_names(models)[: len(model.outputs)]
     if fmt == "tf_saved_model":  # the signature's output keys are the dict's
-        model = _with_named_outputs(model)
+        model = _with_named_outputs(model, names)
     backend = keras.backend.backend()
     # The plain ops: the graph runs in other runtimes, with their own convolutions, at
     # any batch size (the CPU fast paths are measured for training at batch 100).
@@ -124,18 +134,18 @@ def export_model(config):
                 f"{reason}); the .keras file is the same on every backend, and every format exports "
                 f"from --backend tensorflow (docs/export.md)"
             ) from None
-        _name_and_describe(staged, fmt, len(model.outputs), _description(models))
+        _name_and_describe(staged, fmt, names, _description(models))
         return _move_into_place(staged, output)
 
 
-def _with_named_outputs(model):
-    """`model` with a dict of named outputs ("lengths", "reconstruction")."""
+def _with_named_outputs(model, names):
+    """`model` with a dict of outputs named `names` (e.g. "lengths", "reconstruction")."""
     import keras
 
     image = keras.Input(model.inputs[0].shape[1:], name=INPUT_NAME)
     outputs = model(image)
     outputs = outputs if isinstance(outputs, (list, tuple)) else [outputs]
-    return keras.Model(image, dict(zip(OUTPUT_NAMES, outputs, strict=False)), name="capsnet_export")
+    return keras.Model(image, dict(zip(names, outputs, strict=True)), name="capsnet_export")
 
 
 def _description(models):
@@ -152,11 +162,10 @@ def _description(models):
     }
 
 
-def _name_and_describe(staged, fmt, num_outputs, description):
+def _name_and_describe(staged, fmt, names, description):
     """Name the staged export's input and outputs and store `description` in it."""
     import json
 
-    names = OUTPUT_NAMES[:num_outputs]
     if fmt == "onnx":
         _name_onnx(staged, names, description)
     elif fmt == "openvino":

@@ -175,7 +175,7 @@ def _train(config, plugin, data, save_dir, scope, group):
     final = record["final"]
     classifier = "classifier.keras, " if config.save_classifier else ""
     click.echo(
-        f"test accuracy {final['val_length_accuracy']:.2%} after epoch {final['epoch']}; wrote "
+        f"test accuracy {training.accuracy_in(final):.2%} after epoch {final['epoch']}; wrote "
         f"trained_model.keras, best_model.keras, {classifier}log.csv, log.png and run.json to {save_dir}"
     )
 
@@ -192,7 +192,7 @@ def _models(config, data, save_dir):
         return models, state
     if config.weights:
         models = load_capsnet(config.weights)
-        if models.manipulate is None:
+        if models.manipulate is None and families.family_of_model(models.train).decoder:
             raise CapsNetInputError(
                 f"{config.weights} has no decoder (a preset, or built without one), so it cannot be "
                 f"trained further here; train a new model, or start from a file written by `capsnet train`"

@@ -51,3 +51,40 @@ class Examples:
     def inputs_only(self):
         """The same images without labels: `examples[indices]` is `(x,)`, for prediction."""
         return Examples(self.images)
+
+
+class ClassExamples:
+    """Examples for a model that takes the image alone and scores the classes.
+
+    `examples[indices]` is `(x, y)`: the images and the one-hot labels of the
+    wrapped examples' `((x, y), (y, x))` (an `Examples`, or examples generated
+    afresh each epoch, whose `at_epoch` it passes on). `inputs_only()` gives
+    the wrapped examples' `(x,)`.
+    """
+
+    def __init__(self, examples):
+        self.examples = examples
+
+    def __len__(self):
+        return len(self.examples)
+
+    @property
+    def labels(self):
+        return self.examples.labels
+
+    def __getitem__(self, indices):
+        (x, y), _ = self.examples[indices]
+        return x, y
+
+    def part(self, selection):
+        return ClassExamples(self.examples.part(selection))
+
+    def inputs_only(self):
+        return self.examples.inputs_only()
+
+    def __getattr__(self, name):
+        # `at_epoch` only where the wrapped examples have it (Batches asks with hasattr).
+        if name != "at_epoch":
+            raise AttributeError(name)
+        at_epoch = self.examples.at_epoch
+        return lambda seed, epoch: ClassExamples(at_epoch(seed, epoch))

@@ -1,6 +1,7 @@
 """CapsNet's Keras layers, each registered under the package name 'capsnet'."""
 
 from capsnet.layers.capsule_layer import CapsuleLayer
+from capsnet.layers.class_probabilities import ClassProbabilities
 from capsnet.layers.depthwise_primary_capsule import DepthwisePrimaryCapsule
 from capsnet.layers.length import Length
 from capsnet.layers.mask import Mask
@@ -13,6 +14,7 @@ from capsnet.layers.squash import efficient_squash, squash
 
 __all__ = [
     "CapsuleLayer",
+    "ClassProbabilities",
     "DepthwisePrimaryCapsule",
     "Length",
     "Mask",

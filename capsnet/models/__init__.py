@@ -10,10 +10,16 @@ by a saved model, `family_of_preset(name)` by a preset. Importing this package
 does not import Keras. Adding a family is one folder plus one import below.
 """
 
+# Registration order is the order --help lists the families in: the capsule families first.
+# isort: off
 from capsnet.models import capsnet as _capsnet  # noqa: F401  (registers the family)
 from capsnet.models import efficient_capsnet as _efficient_capsnet  # noqa: F401
+from capsnet.models import cnn_baseline as _cnn_baseline  # noqa: F401
+
+# isort: on
 from capsnet.models.registry import (
     FAMILY_KEY,
+    SCORE_WORDS,
     ModelFamily,
     TrainingRecipe,
     all_presets,
@@ -74,6 +80,7 @@ def build(name, input_shape, num_classes, **options):
 
 __all__ = [
     "FAMILY_KEY",
+    "SCORE_WORDS",
     "ModelFamily",
     "TrainingRecipe",
     "all_presets",

@@ -18,6 +18,8 @@ from capsnet.errors import CapsNetInputError
 
 # The config key of the classes layer that holds the family's name.
 FAMILY_KEY = "model_family"
+# What a family's class scores can be (`ModelFamily.scores`), and one of them in words.
+SCORE_WORDS = {"lengths": "length", "probabilities": "probability"}
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,9 @@ class ModelFamily:
             `build(input_shape, num_classes, **options) -> CapsNetModels`,
             `views_of(train_model) -> CapsNetModels`,
             `classifier_only(models) -> CapsNetModels` (no decoder, no
-            shifts: what presets and exports hold) and
-            `architecture(train_model) -> dict`.
+            shifts: what presets and exports hold),
+            `architecture(train_model) -> dict` and `loss`, the Keras loss
+            of the class scores (`y_true, y_pred -> (batch,)`).
         recipe: the `TrainingRecipe` the family's paper trained with.
         options: the build options the family accepts besides `input_shape`
             and `num_classes` (what `capsnet train` may pass on).
@@ -62,6 +65,11 @@ class ModelFamily:
         presets: preset name -> one line on what it is; the file is
             `preset_dir / f"{name}.keras"`.
         preset_dir: the folder of the family's preset files.
+        decoder: whether the family's training model reconstructs the image;
+            a file of such a family without its decoder (a preset) is a
+            classifier only, which training cannot continue.
+        scores: what the class scores are, for outputs and messages:
+            "lengths" (of class capsules) or "probabilities" (a softmax).
     """
 
     name: str
@@ -73,6 +81,8 @@ class ModelFamily:
     legacy_layer: str | None = None
     presets: dict = field(default_factory=dict)
     preset_dir: Path | None = None
+    decoder: bool = True
+    scores: str = "lengths"
 
     def _module(self):
         return importlib.import_module(self.module)
@@ -101,6 +111,10 @@ class ModelFamily:
         """The options a built model fixes: `{"routings", "shift_pixels", "lam_recon"}`, None where absent."""
         return self._module().architecture(train_model)
 
+    def loss(self):
+        """The loss of the class scores, for `compile` (the reconstruction losses are in the model)."""
+        return self._module().loss
+
     def accepts(self, option):
         return option in self.options
 
@@ -118,6 +132,8 @@ def register_family(family):
     clash = set(family.presets) & set(all_presets())
     if clash:
         raise ValueError(f"preset {', '.join(sorted(clash))} of {family.name!r} is already registered")
+    if family.scores not in SCORE_WORDS:
+        raise ValueError(f"scores={family.scores!r} of {family.name!r}: use one of {', '.join(SCORE_WORDS)}")
     _FAMILIES[family.name] = family
     return family
 

@@ -12,6 +12,12 @@ import capsnet.layers as layers
 # shapes for layers that take several inputs).
 CASES = {
     "CapsuleLayer": (lambda: layers.CapsuleLayer(3, 4, routings=2, name="case"), [(12, 8)]),
+    "ClassProbabilities": (
+        lambda: layers.ClassProbabilities(
+            class_names=["a", "b", "c"], model_family="cnn-baseline", name="case"
+        ),
+        [(3,)],
+    ),
     "DepthwisePrimaryCapsule": (
         lambda: layers.DepthwisePrimaryCapsule(4, kernel_size=3, name="case"),
         [(3, 3, 8)],

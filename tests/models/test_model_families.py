@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SMALL = (17, 17, 1)
 
 
-def test_both_families_are_registered_with_their_papers_recipes():
-    assert models.family_names() == ("capsnet", "efficient-capsnet")
+def test_the_families_are_registered_with_their_papers_recipes():
+    assert models.family_names() == ("capsnet", "efficient-capsnet", "cnn-baseline")
     capsnet_recipe = models.get_family("capsnet").recipe
     efficient_recipe = models.get_family("efficient-capsnet").recipe
     assert (capsnet_recipe.epochs, capsnet_recipe.batch_size, capsnet_recipe.lr, capsnet_recipe.lr_decay) == (
@@ -37,7 +37,7 @@ def test_both_families_are_registered_with_their_papers_recipes():
 
 
 def test_unknown_family_is_an_input_error_that_lists_the_names():
-    with pytest.raises(CapsNetInputError, match="capsnet, efficient-capsnet"):
+    with pytest.raises(CapsNetInputError, match="capsnet, efficient-capsnet, cnn-baseline"):
         models.get_family("capsnet-v3")
 
 
@@ -57,7 +57,7 @@ def test_a_name_registers_once():
     assert "twin" not in models.family_names()
 
 
-@pytest.mark.parametrize("name", ["capsnet", "efficient-capsnet"])
+@pytest.mark.parametrize("name", ["capsnet", "efficient-capsnet", "cnn-baseline"])
 def test_a_saved_model_names_its_family(name, tmp_path):
     built = models.build(name, SMALL, 3)
     atomic_save(built.train, tmp_path / "model.keras")
@@ -165,4 +165,5 @@ def test_train_from_a_saved_file_trains_that_files_family(tmp_path):
 def test_the_registry_imports_without_keras():
     code = "import sys, capsnet.models; print('keras' in sys.modules, capsnet.models.family_names())"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
-    assert done.stdout.strip() == "False ('capsnet', 'efficient-capsnet')", done.stderr[-2000:]
+    expected = "False ('capsnet', 'efficient-capsnet', 'cnn-baseline')"
+    assert done.stdout.strip() == expected, done.stderr[-2000:]

@@ -326,7 +326,9 @@ def _collect(settings, train_run, work, results, backend):
         from capsnet import plots  # numpy and matplotlib only: no Keras in this process
 
         plots.training_curves(results / "log.csv", results / "log.png")
-    errors = [1 - float(r["val_length_accuracy"]) for r in rows if r.get("val_length_accuracy")]
+    # log.csv's accuracy column: length_accuracy for capsule models, accuracy for the CNN.
+    accuracies = [r.get("val_length_accuracy") or r.get("val_accuracy") for r in rows]
+    errors = [1 - float(a) for a in accuracies if a]
     try:
         seconds = json.loads((work / "run.json").read_text()).get("epoch_times_s", [])
     except (OSError, ValueError):

@@ -130,3 +130,4 @@ def smallest_image_side(kernel_size=9):
 build = build_capsnet
 
 views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)
+loss = losses.margin_loss

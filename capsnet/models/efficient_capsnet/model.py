@@ -111,3 +111,4 @@ def build_efficient_capsnet(
 build = build_efficient_capsnet
 
 views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)
+loss = losses.margin_loss
