@@ -1,5 +1,5 @@
-"""Datasets: MNIST, Fashion-MNIST, the bundled sample, or any .npz / IDX files
-or class folders of images.
+"""Datasets: MNIST, Fashion-MNIST, the bundled sample, or any .npz / IDX files,
+affNIST .mat files or class folders of images.
 
 Every loader returns a `Dataset` of images shaped `(n, height, width, channels)`
 and integer labels `(n,)`. 8-bit images stay uint8 (0..255), a quarter of
@@ -24,6 +24,9 @@ The modules, by what they read:
     folders      class folders of images (PNG, JPEG, ...)
     sample       the bundled 5000 + 1000 MNIST digits
     multimnist   pairs of overlapping digits, generated each epoch
+    translated   digits at random places on 40x40, generated each epoch
+    affine       batched affine warps (bilinear, numpy)
+    affnist      affNIST's .mat files, and affNIST-like digits generated each epoch
     examples     stored images cut out as model inputs, by index
     pictures     user image files and .npy arrays for `capsnet predict`
     batches      model inputs a batch at a time (imports Keras: never imported here)
@@ -53,6 +56,34 @@ register_dataset(
     "multimnist",
     _multimnist,
     "two overlapping MNIST digits of different classes on 36x36 (Sabour et al., 2017), made on the fly",
+    source="mnist",
+)
+
+
+def _translated(digits, **generated):
+    from capsnet.data.translated import translated
+
+    return translated(digits, **generated)
+
+
+register_dataset(
+    "mnist-translated",
+    _translated,
+    "each MNIST digit at a random place on 40x40 (Sabour et al., 2017, Section 5.2), made on the fly",
+    source="mnist",
+)
+
+
+def _affnist_generated(digits, **generated):
+    from capsnet.data.affnist import affnist_generated
+
+    return affnist_generated(digits, **generated)
+
+
+register_dataset(
+    "affnist-generated",
+    _affnist_generated,
+    "MNIST digits under random affNIST-like affine transformations on 40x40, made on the fly",
     source="mnist",
 )
 

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from capsnet.data import affnist, validation
 from capsnet.data import folders as class_folders
-from capsnet.data import validation
 from capsnet.data.dataset import ARRAY_NAMES, Dataset
 from capsnet.data.idx import read_idx_folder
 from capsnet.data.npz import read_npz
@@ -12,13 +12,15 @@ from capsnet.errors import CapsNetInputError
 
 
 def load(name="mnist", path=None, subset=None, folders=None, progress=None, generated=None):
-    """Load a dataset by name, or from `path` (an .npz file, an IDX folder, or
-    class folders of images: `capsnet.data.folders`).
+    """Load a dataset by name, or from `path` (an .npz file, an IDX folder,
+    affNIST .mat files or a folder of them: `capsnet.data.affnist`, or class
+    folders of images: `capsnet.data.folders`).
 
     Args:
         name: a registered dataset (`capsnet.data.dataset_names()`: "mnist",
             "fashion_mnist", "sample", ...); ignored when `path` is given,
-            unless it is a generated dataset ("multimnist"): that one is then
+            unless it is a generated dataset ("multimnist", "mnist-translated",
+            "affnist-generated"): that one is then
             made from the images in `path`.
         path: a file or folder to read instead of downloading; never touches the
             network.
@@ -47,7 +49,8 @@ def load(name="mnist", path=None, subset=None, folders=None, progress=None, gene
     if entry is not None and entry.source is not None:
         source = load(entry.source, path, subset, folders, progress)
         return entry.loader(source, **(generated or {}))
-    if path is not None and class_folders.is_image_folder_dataset(path):
+    # A folder of affNIST .mat batch folders has sub-folders too: not class folders.
+    if path is not None and not affnist.is_mat_folder(path) and class_folders.is_image_folder_dataset(path):
         *arrays, class_names = class_folders.load_folders(path, **(folders or {}), progress=progress)
         data = validation.dataset_from_arrays(dict(zip(ARRAY_NAMES, arrays, strict=True)), source=path)
         data = data._replace(class_names=class_names)
@@ -71,11 +74,14 @@ def _registered(name):
 
 
 def _from_path(path):
-    """The four arrays of an .npz file or an IDX folder."""
+    """The four arrays of an .npz file, an affNIST .mat file, or a folder of IDX or .mat files."""
     if path.is_dir():
-        return read_idx_folder(path)
+        return affnist.read_mat_folder(path) if affnist.is_mat_folder(path) else read_idx_folder(path)
     if not path.exists():
         raise CapsNetInputError(
-            f"data file {path} not found; pass path=PATH to an .npz file or a folder of IDX files"
+            f"data file {path} not found; pass path=PATH to an .npz file, an affNIST .mat file "
+            f"or a folder of IDX files"
         )
+    if path.suffix.lower() == ".mat":
+        return affnist.read_mat(path)
     return read_npz(path)
