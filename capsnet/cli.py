@@ -218,12 +218,14 @@ GENERATED_OPTIONS = (
     click.option(
         "--epoch-size",
         type=click.IntRange(min=1),
-        help="Generated datasets (multimnist, mnist-translated, affnist-generated): training examples drawn afresh each epoch (default 60,000).",
+        help="Generated datasets (multimnist, mnist-translated, affnist-generated): training "
+        "examples drawn afresh each epoch (default 60,000).",
     ),
     click.option(
         "--test-size",
         type=click.IntRange(min=1),
-        help="Generated datasets: fixed test examples made from MNIST test digits (default 10,000; MultiMNIST in the paper: 10M).",
+        help="Generated datasets: fixed test examples made from MNIST test digits "
+        "(default 10,000; MultiMNIST in the paper: 10M).",
     ),
 )
 
