@@ -116,12 +116,19 @@ def run_together(session, commands):
     return failed
 
 
+def rotating_environment(backend, cache):
+    """`pytest_environment` for one of three suites run together: each runs the
+    `one_backend` tests whose home is its backend (tests/rotation.py)."""
+    return {**pytest_environment(backend, cache), "CAPSNET_TEST_ROTATION": "1"}
+
+
 def suites(session):
-    """The pytest suite under each backend, as `run_together` commands."""
+    """The pytest suite under each backend, as `run_together` commands; together
+    they run each `one_backend` test once."""
     return {
         f"KERAS_BACKEND={backend}": (
             [*PYTEST_ARGS, *session.posargs],
-            functools.partial(pytest_environment, backend),
+            functools.partial(rotating_environment, backend),
         )
         for backend in BACKENDS
     }

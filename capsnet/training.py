@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import backends, exact_resume, fast_ops, metrics
+from capsnet import backends, exact_resume, fast_ops, losses, metrics
 from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
 from capsnet.data.batches import Batches, Examples, FollowEpochs
@@ -62,6 +62,13 @@ def accuracy_in(row, validation=True):
 
 
 STATE_ENTRY = "capsnet_checkpoint.json"
+
+
+def score_loss(train_model):
+    """The loss of `train_model`'s class scores: its family's, and the margin loss
+    for a model of no registered family (a capsule model built by hand)."""
+    family = families.family_of_model(train_model)
+    return losses.margin_loss if family is None else family.loss()
 
 
 def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
@@ -92,7 +99,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     reconstructions = len(train_model.outputs) - 1
     train_model.compile(
         optimizer=optimizer,
-        loss=[families.family_of_model(train_model).loss()] + [None] * reconstructions,
+        loss=[score_loss(train_model)] + [None] * reconstructions,
         metrics=[[metrics.accuracy_metric(digits_per_image(train_model))]] + [[]] * reconstructions,
         jit_compile=jit_compile,
     )

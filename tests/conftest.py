@@ -1,5 +1,27 @@
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+from tests import rotation
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under the rotation (tests/rotation.py), skip the `one_backend` tests whose
+    home is another backend."""
+    if not rotation.rotating():
+        return
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    for item in items:
+        if item.get_closest_marker("one_backend") is None:
+            continue
+        module = Path(item.path).relative_to(config.rootpath).as_posix()
+        home = rotation.home_backend(module)
+        if home != backend:
+            unset = f"unset {rotation.ROTATION_VARIABLE} to run it here"
+            reason = f"one_backend: runs under {home} in the rotation ({unset})"
+            item.add_marker(pytest.mark.skip(reason=reason))
 
 
 @pytest.fixture

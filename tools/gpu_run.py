@@ -5,7 +5,7 @@
     python -m tools.gpu_run all --smoke                 # CPU smoke test (1.5-2 min a backend)
 
 Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
-fashion, multimnist (`all` is all eight, in that order), and prepare. Every part writes into the
+fashion, multimnist, affnist (`all` is all nine, in that order), and prepare. Every part writes into the
 results folder (default results/gpu-<device>/) as soon as it finishes, skips
 what an earlier command finished, and stops before --budget runs out, so the
 same command run again continues. Exit codes: 0 done or stopped by the
@@ -23,19 +23,21 @@ from tools.gpu import bench, device, info, prepare, profile, setup, summary, tra
 from tools.gpu.context import REPO, Budget, Settings, UsageError, say
 
 NAMES = ("jax", "torch", "tensorflow")
-ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion", "multimnist")
+ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion", "multimnist", "affnist")
 PARTS = ("prepare", *ALL, "all")
 TRAINING = {
     "mnist": training.mnist_runs,
     "ablation": training.ablation_runs,
     "fashion": training.fashion_runs,
     "multimnist": training.multimnist_runs,
+    "affnist": training.affnist_runs,
 }
 DATA_FILES = {
     "mnist": "mnist.npz",
     "ablation": "mnist.npz",
     "fashion": "fashion_mnist.npz",
     "multimnist": "mnist.npz",
+    "affnist": "mnist.npz",
 }
 # Defaults on the GPU and under --smoke (tiny, a few steps, for a CPU).
 DEFAULTS = {

@@ -19,7 +19,7 @@ from PIL import Image
 from capsnet.data import SAMPLE
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # the command line, a model loaded per case
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # the command line, a model loaded per case
 
 PRESET = "efficient-capsnet-mnist"
 

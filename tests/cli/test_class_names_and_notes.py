@@ -42,6 +42,7 @@ def _digit_folders(root, names):
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend
 def test_test_refuses_folders_named_unlike_the_model(trained_dir, tmp_path):
     shapes = _digit_folders(tmp_path / "shapes", ["circles", "squares", "triangles"])
     weights = trained_dir / "trained_model.keras"
@@ -85,6 +86,7 @@ def test_pictures_note_conversions_and_a_light_ground(tmp_path, caplog):
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend
 def test_predict_prints_the_invert_note_in_option_words(trained_dir, tmp_path):
     with np.load(SAMPLE) as sample:
         Image.fromarray(255 - sample["x_test"][0]).save(tmp_path / "drawn.png")

@@ -6,7 +6,7 @@ import pytest
 
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from capsnet.model_files import load_capsnet
 from capsnet.training import load_for_resume
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 def train_args(data, save_dir, *extra):

@@ -8,7 +8,7 @@ import pytest
 from capsnet import data, fast_ops
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # training runs
 
 SIZES = ("--epoch-size", "20", "--test-size", "12")
 

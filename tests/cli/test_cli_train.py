@@ -15,7 +15,7 @@ from capsnet.model_files import load_capsnet
 from capsnet.training import load_for_resume
 from tests.helpers import invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 ROOT = Path(__file__).resolve().parents[2]
 

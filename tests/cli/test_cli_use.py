@@ -8,7 +8,7 @@ from PIL import Image
 from capsnet.data import SAMPLE
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 def test_test_command(trained_dir, tiny_npz, tmp_path):

@@ -93,6 +93,7 @@ def test_export_matches_keras_from_any_backend_with_names(fmt, digits, tmp_path)
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+@pytest.mark.one_backend
 def test_export_with_reconstruction(trained_dir, digits, tmp_path):
     fmt = next(f for f in ("onnx", "tf_saved_model") if BACKEND in EXPORTS_FROM[f])
     pytest.importorskip(RUNTIME[fmt])

@@ -19,7 +19,7 @@ from capsnet import training
 from capsnet.errors import CapsNetInputError
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 def train_args(tiny_npz, save_dir, *extra):

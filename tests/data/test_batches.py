@@ -54,6 +54,7 @@ def test_each_epoch_visits_every_example_once_in_an_order_fixed_by_seed_and_epoc
 
 
 @pytest.mark.slow  # trains
+@pytest.mark.one_backend
 def test_training_on_bytes_equals_training_on_their_floats_and_never_scales_the_whole_set(
     tmp_path, monkeypatch
 ):

@@ -12,7 +12,7 @@ from capsnet.data import SAMPLE
 from capsnet.errors import CapsNetInputError
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 NAMES = ("seven", "two", "one")  # the sample's first test digits are 7, 2, 1, 0, ...
 

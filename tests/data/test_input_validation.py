@@ -113,6 +113,7 @@ def test_empty_split_is_refused(tmp_path, digits):
 
 
 @pytest.mark.slow  # trains a model (trained_dir)
+@pytest.mark.one_backend
 def test_test_labels_outside_the_models_classes(tmp_path, trained_dir, digits):
     x, y = digits
     path = write_npz(tmp_path / "d.npz", x, y, x, np.array([0, 1, 2, 3, 11, 4]))
@@ -144,6 +145,7 @@ def test_npy_input_is_validated(tmp_path):
 
 
 @pytest.mark.slow  # trains a model (trained_dir)
+@pytest.mark.one_backend
 def test_predict_refuses_a_model_that_outputs_nan(tmp_path, trained_dir, digits):
     from capsnet.model_files import atomic_save, load_capsnet
 

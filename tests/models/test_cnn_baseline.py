@@ -100,6 +100,7 @@ def small_images(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.one_backend
 def test_train_test_and_predict_the_baseline_from_the_command_line(tmp_path, small_images):
     run = tmp_path / "run"
     result = invoke(

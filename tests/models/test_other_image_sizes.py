@@ -9,7 +9,7 @@ from PIL import Image
 from capsnet.data import SAMPLE
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 def colour_digits(path, size=32, n_train=40, n_test=20):

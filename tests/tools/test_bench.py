@@ -5,7 +5,7 @@ import pytest
 
 from tests.helpers import invoke
 
-pytestmark = pytest.mark.slow  # subprocesses or training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
 
 
 def test_bench_runs_a_backend_in_a_subprocess_in_two_precisions_side_by_side(tmp_path):

@@ -60,7 +60,15 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
             assert len(status["test_error_per_epoch"]) == 1 and (out / run / "log.png").is_file()
         assert json.loads((out / "ablation-r1-norecon" / "status.json").read_text())["routings"] == 1
         assert (out / "mnist" / "real_and_recon.png").is_file()
-        assert "| mnist | smoke.npz |" in (out / "training.md").read_text()
+        table = (out / "training.md").read_text()
+        assert "| mnist | smoke.npz | capsnet |" in table
+        for run, model in (("translated-capsnet", "capsnet"), ("translated-cnn", "cnn-baseline")):
+            status = json.loads((out / run / "status.json").read_text())
+            assert status["finished"] and status["model"] == model and status["dataset"] == "mnist-translated"
+            assert (out / run / "test.txt").is_file()  # the translated test set, then affNIST's:
+            assert "test accuracy" in (out / run / "affnist-generated" / "test.txt").read_text()
+            assert f"- {run} on affnist-generated: test accuracy" in table
+        assert not list(out.glob("**/*.partial"))
         with tarfile.open(archive) as tar:
             assert "gpu-cpu/bench-summary.md" in tar.getnames()
 
@@ -68,6 +76,7 @@ def test_smoke_runs_every_part_and_a_second_run_skips_what_is_done(tmp_path):
         again = _gpu_run("all", "--together", *options)  # the side-by-side path finds them done too
         assert again.returncode == 0, again.stdout + again.stderr
         assert "already measured" in again.stdout and "mnist: already finished" in again.stdout
+        assert "translated-cnn: already finished" in again.stdout
         assert "profile: torch already profiled" in again.stdout
         assert time.monotonic() - started < 60
     finally:

@@ -9,7 +9,7 @@ import pytest
 from capsnet import training
 from tests.helpers import invoke
 
-pytestmark = pytest.mark.slow  # training runs
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # training runs
 
 
 def logged_epochs(save_dir):

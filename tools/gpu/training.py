@@ -1,4 +1,5 @@
-"""Parts `mnist`, `ablation` and `fashion`: the paper's training runs, resumable.
+"""Parts `mnist`, `ablation`, `fashion`, `multimnist` and `affnist`: the papers'
+training runs, resumable.
 
 Each run is `capsnet train` with the paper's settings (Adam lr 0.001 decayed
 0.9 per epoch, batch 100, 2-pixel shifts; 3 routings with reconstruction
@@ -44,8 +45,12 @@ class TrainRun:
     # A generated dataset made from `data` (multimnist: pairs, shifted by the data,
     # so no shifts in the model), and the figure its test writes.
     dataset: str | None = None
-    figure: str = "real_and_recon.png"
+    # The file whose presence says the run was tested (None: the test's test.txt).
+    figure: str | None = "real_and_recon.png"
     sizes: tuple = ()  # the generated dataset's --epoch-size / --test-size
+    model: str = "capsnet"
+    # Datasets the finished model is also tested on, each into <results>/<run>/<dataset>/.
+    also_tested_on: tuple = ()
 
 
 def mnist_runs(settings):
@@ -79,6 +84,19 @@ def multimnist_runs(settings):
     sizes = ("--epoch-size", 100, "--test-size", 50) if settings.smoke else ()
     run = TrainRun("multimnist", data, settings.epochs, dataset="multimnist", sizes=sizes)
     return [replace(run, figure="multimnist.png")]
+
+
+def affnist_runs(settings):
+    """The paper's Section 5.2: CapsNet (3 routings) and the CNN baseline trained on
+    translated MNIST (digits at random places on 40x40, 60,000 fresh placings an
+    epoch), each tested on the translated test set and then on generated affNIST
+    (affine transformations never seen in training)."""
+    data = _data(settings, "mnist.npz")
+    sizes = ("--epoch-size", 40, "--test-size", 20) if settings.smoke else ()
+    tested = ("affnist-generated",)
+    capsnet = TrainRun("translated-capsnet", data, settings.epochs, dataset="mnist-translated", sizes=sizes)
+    cnn = replace(capsnet, name="translated-cnn", model="cnn-baseline", lam_recon=0.0, figure=None)
+    return [replace(run, also_tested_on=tested) for run in (capsnet, cnn)]
 
 
 def _seeded(settings, runs):
@@ -187,7 +205,7 @@ def start(settings, train_run, shared_device=False):
     """
     work, results = settings.work / train_run.name, settings.out / train_run.name
     done = _epochs_done(work)
-    tested = (results / train_run.figure).is_file() or not _tests_figure(settings, train_run)
+    tested = _tested(results, train_run) or not _tests_figure(settings, train_run)
     if done >= train_run.epochs and (work / "trained_model.keras").is_file() and tested:
         say(f"{train_run.name}: already finished ({done} epochs)")
         return "done"
@@ -240,46 +258,74 @@ def _train_args(settings, train_run, work, resume):
     args += ["--seed", settings.seed, "--precision", settings.precision, *_dataset_args(train_run)]
     if resume:  # a saved model fixes its architecture; train refuses those options with --resume
         return [*args, "--resume"]
-    args += ["--routings", train_run.routings, "--lam-recon", train_run.lam_recon]
+    if train_run.model != "capsnet":
+        args += ["--model", train_run.model]
+    if train_run.model != "cnn-baseline":  # the CNN has no routing and no decoder
+        args += ["--routings", train_run.routings, "--lam-recon", train_run.lam_recon]
     return args if train_run.dataset else [*args, "--shift-pixels", PAPER["shift_pixels"]]
 
 
-def _dataset_args(train_run):
-    return ["--dataset", train_run.dataset, *train_run.sizes] if train_run.dataset else []
+def _dataset_args(train_run, dataset=None):
+    dataset = dataset or train_run.dataset
+    return ["--dataset", dataset, *train_run.sizes] if dataset else []
 
 
 def _test(settings, train_run, work, results, backend):
-    """Test the finished model once: real_and_recon.png and test.txt (in --smoke: mnist only)."""
+    """Test the finished model once on its own test set (test.txt, and
+    real_and_recon.png where it has a decoder), then on each of `also_tested_on`
+    (<dataset>/test.txt); in --smoke only mnist and the affnist runs are tested."""
     if not _tests_figure(settings, train_run):
         return "done"
-    if not settings.budget.allows(60 + settings.margin):
-        say(f"{train_run.name}: trained; its test figure waits for the next call (time budget)")
-        return "incomplete"
-    args = [
-        "test",
-        "--weights",
-        work / "trained_model.keras",
-        "--data",
-        train_run.data,
-        *_dataset_args(train_run),
-        "--save-dir",
-        results,
-    ]
+    tests = [(None, results), *((name, results / name) for name in train_run.also_tested_on)]
+    for dataset, folder in tests:
+        marks = [folder / "test.txt"] if dataset else [results / "test.txt", _own_mark(results, train_run)]
+        if all(mark.is_file() for mark in marks):
+            continue  # tested by an earlier call
+        if not settings.budget.allows(60 + settings.margin):
+            say(f"{train_run.name}: trained; its tests wait for the next call (time budget)")
+            return "incomplete"
+        if not _test_on(settings, train_run, work, folder, backend, dataset):
+            return "failed"
+    return "done"
+
+
+def _test_on(settings, train_run, work, folder, backend, dataset):
+    """`capsnet test` of the finished model on `dataset` (None: its own), into
+    `folder`; its output becomes folder/test.txt only when it succeeds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    args = ["test", "--weights", work / "trained_model.keras", "--data", train_run.data]
+    args += [*_dataset_args(train_run, dataset), "--save-dir", folder]
+    output = folder / "test.txt.partial"
     code, _ = run_until(
         settings.capsnet(backend, *args),
-        results / "test.txt",
+        output,
         settings.environment(backend),
         stop_at=settings.budget.stop_at(settings.margin),
         grace=10,
     )
-    for line in last_lines(results / "test.txt", 1, keep=lambda line: line.startswith(SHOWN)):
-        say(f"{train_run.name}: {line}")
-    return "done" if code == 0 else "failed"
+    for line in last_lines(output, 1, keep=lambda line: line.startswith(SHOWN)):
+        say(f"{train_run.name}{f' on {dataset}' if dataset else ''}: {line}")
+    if code != 0:
+        say(f"{train_run.name}: test failed (exit {code}); see {output}")
+        return False
+    output.replace(folder / "test.txt")
+    return True
+
+
+def _own_mark(results, train_run):
+    """The file whose presence says the run was tested on its own test set."""
+    return results / (train_run.figure or "test.txt")
+
+
+def _tested(results, train_run):
+    """Whether every test of the finished run has its result in `results`."""
+    others = [results / name / "test.txt" for name in train_run.also_tested_on]
+    return all(mark.is_file() for mark in [_own_mark(results, train_run), *others])
 
 
 def _tests_figure(settings, train_run):
-    """Whether a finished run is tested for its figure (in --smoke, only mnist is)."""
-    return not settings.smoke or train_run.name.split("-")[0] == "mnist"
+    """Whether a finished run is tested (in --smoke, only mnist and the affnist runs are)."""
+    return not settings.smoke or train_run.name.split("-")[0] in ("mnist", "translated")
 
 
 def _backend(settings, work):
@@ -361,10 +407,12 @@ def _log_rows(path):
 
 
 def _run_order(path):
-    """mnist first, then the ablation runs, then fashion, then runs set aside."""
+    """The parts' order (mnist, ablation, fashion, multimnist, affnist), then runs set aside."""
     name = path.parent.name
-    rank = {"mnist": 0, "ablation": 1, "fashion": 2}.get(name.split("-")[0], 3)
-    return (3 if "-earlier-" in name else rank, name)
+    order = ("mnist", "ablation", "fashion", "multimnist", "translated")
+    first = name.split("-")[0]
+    rank = order.index(first) if first in order else len(order)
+    return (len(order) if "-earlier-" in name else rank, name)
 
 
 def write_table(settings):
@@ -372,18 +420,26 @@ def write_table(settings):
     lines = [
         f"# capsnet training runs on {settings.device_name}",
         "",
-        "| run | data | backend | precision | routings | reconstruction | epochs | last test error "
+        "| run | data | model | backend | precision | routings | reconstruction | epochs | last test error "
         "| best test error | median epoch s | finished |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for path in sorted(settings.out.glob("*/status.json"), key=_run_order):
         s = json.loads(path.read_text())
         last = f"{s['last_test_error']:.2%}" if s["last_test_error"] is not None else "-"
         best = f"{s['best_test_error']:.2%}" if s["best_test_error"] is not None else "-"
         lines.append(
-            f"| {path.parent.name} | {s['data']} | {s['backend']} | {s['precision']} | {s['routings']} "
+            f"| {path.parent.name} | {s['data']} | {s.get('model', 'capsnet')} | {s['backend']} "
+            f"| {s['precision']} | {s['routings'] if s.get('model') != 'cnn-baseline' else '-'} "
             f"| {'yes' if s['lam_recon'] else 'no'} | {s['epochs_done']}/{s['epochs']} | {last} | {best} "
             f"| {s['median_epoch_s'] or '-'} | {'yes' if s['finished'] else 'no'} |"
         )
     lines += ["", "Test error: 1 - val_length_accuracy of log.csv (the full test set, after every epoch)."]
+    others = [
+        f"- {path.parent.parent.name} on {path.parent.name}: {line}"
+        for path in sorted(settings.out.glob("*/*/test.txt"), key=lambda p: _run_order(p.parent))
+        for line in last_lines(path, 1, keep=lambda line: line.startswith("test accuracy"))
+    ]
+    if others:
+        lines += ["", "The finished models tested on other test sets:", "", *others]
     (settings.out / "training.md").write_text("\n".join(lines) + "\n")
