@@ -4,6 +4,8 @@ Datasets keep their pixels as loaded (uint8 for 8-bit images); an
 `Examples` object scales only the images a batch asks for.
 """
 
+import copy
+
 import numpy as np
 
 from capsnet.data.dataset import one_hot
@@ -51,6 +53,39 @@ class Examples:
     def inputs_only(self):
         """The same images without labels: `examples[indices]` is `(x,)`, for prediction."""
         return Examples(self.images)
+
+
+class DrawnExamples:
+    """Base of examples drawn from stored digits by a plan (which digits, and how
+    each is placed), drawn afresh for each epoch: MultiMNIST pairs
+    (`capsnet.data.multimnist.PairExamples`) and translated or transformed
+    digits (`capsnet.data.translated.PlacedExamples`).
+
+    A subclass keeps `plan` (a NamedTuple of arrays with `part(selection)`) and
+    `targets` (False: `examples[indices]` is the images alone), and defines
+    `draw_plan(count, rng)`: a fresh plan of `count` examples of its digits.
+    """
+
+    def __len__(self):
+        return len(self.plan)
+
+    def part(self, selection):
+        """The examples at `selection` (a slice or indices)."""
+        return self._with(plan=self.plan.part(selection))
+
+    def inputs_only(self):
+        """The same images without targets: `examples[indices]` is `(x,)`, for prediction."""
+        return self._with(targets=False)
+
+    def at_epoch(self, seed, epoch):
+        """As many fresh examples of the same digits, drawn from (seed, epoch)."""
+        return self._with(plan=self.draw_plan(len(self), np.random.default_rng([seed, epoch])))
+
+    def _with(self, **changes):
+        """A shallow copy with the attributes in `changes` replaced."""
+        changed = copy.copy(self)
+        vars(changed).update(changes)
+        return changed
 
 
 class ClassExamples:

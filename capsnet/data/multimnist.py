@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from capsnet.data.dataset import Dataset, one_hot
-from capsnet.data.examples import as_float
+from capsnet.data.examples import DrawnExamples, as_float
 from capsnet.errors import CapsNetInputError
 
 CANVAS = 36  # the paper's canvas: a 28x28 digit with 4 pixels of room on every side
@@ -91,7 +91,7 @@ def merge(first, second):
     return np.minimum(first + second, 1.0)
 
 
-class PairExamples:
+class PairExamples(DrawnExamples):
     """The pairs of a `PairPlan` made into model inputs by index.
 
     `examples[indices]` is what the two-digit training model takes:
@@ -106,9 +106,6 @@ class PairExamples:
         self.digits, self.digit_labels, self.plan = digits, labels, plan
         self.num_classes, self.canvas, self.targets = num_classes, canvas, targets
         self.max_shift = (canvas - digits.shape[1]) // 2 if max_shift is None else max_shift
-
-    def __len__(self):
-        return len(self.plan)
 
     @property
     def labels(self):
@@ -130,28 +127,9 @@ class PairExamples:
         label_2 = one_hot(self.digit_labels[self.plan.second[indices]], self.num_classes)
         return (merged, label_1, label_2, first, second), (label_1 + label_2, first, second)
 
-    def _with(self, plan=None, targets=None):
-        return PairExamples(
-            self.digits,
-            self.digit_labels,
-            self.plan if plan is None else plan,
-            self.num_classes,
-            self.canvas,
-            self.max_shift,
-            self.targets if targets is None else targets,
-        )
-
-    def part(self, selection):
-        """The pairs at `selection` (a slice or indices)."""
-        return self._with(plan=self.plan.part(selection))
-
-    def inputs_only(self):
-        return self._with(targets=False)
-
-    def at_epoch(self, seed, epoch):
-        """As many fresh pairs of the same digits, drawn from (seed, epoch)."""
-        rng = np.random.default_rng([seed, epoch])
-        return self._with(plan=draw_pairs(self.digit_labels, len(self), rng, self.max_shift))
+    def draw_plan(self, count, rng):
+        """`count` fresh pairs of the digits, each of two classes, with their shifts."""
+        return draw_pairs(self.digit_labels, count, rng, self.max_shift)
 
 
 @dataclass(frozen=True)

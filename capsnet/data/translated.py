@@ -25,7 +25,7 @@ from typing import NamedTuple
 import numpy as np
 
 from capsnet.data.dataset import Dataset, one_hot
-from capsnet.data.examples import as_float
+from capsnet.data.examples import DrawnExamples, as_float
 from capsnet.errors import CapsNetInputError
 
 CANVAS = 40  # the paper's canvas (and affNIST's image size)
@@ -95,7 +95,7 @@ def fixed_plan(layout, digits, count, seed, block=TEST_SIZE):
     return DigitPlan(chosen[:count], np.concatenate(poses)[:count])
 
 
-class PlacedExamples:
+class PlacedExamples(DrawnExamples):
     """The images of a `DigitPlan`, made into model inputs by index, like
     `capsnet.data.examples.Examples`.
 
@@ -109,9 +109,6 @@ class PlacedExamples:
     def __init__(self, digits, labels, plan, num_classes, layout, targets=True):
         self.digits, self.digit_labels, self.plan = digits, labels, plan
         self.num_classes, self.layout, self.targets = num_classes, layout, targets
-
-    def __len__(self):
-        return len(self.plan)
 
     @property
     def labels(self):
@@ -131,27 +128,9 @@ class PlacedExamples:
         y = one_hot(self.digit_labels[self.plan.digit[indices]], self.num_classes)
         return (x, y), (y, x)
 
-    def _with(self, plan=None, targets=None):
-        return PlacedExamples(
-            self.digits,
-            self.digit_labels,
-            self.plan if plan is None else plan,
-            self.num_classes,
-            self.layout,
-            self.targets if targets is None else targets,
-        )
-
-    def part(self, selection):
-        """The images at `selection` (a slice or indices)."""
-        return self._with(plan=self.plan.part(selection))
-
-    def inputs_only(self):
-        return self._with(targets=False)
-
-    def at_epoch(self, seed, epoch):
-        """As many fresh images of the same digits, drawn from (seed, epoch)."""
-        rng = np.random.default_rng([seed, epoch])
-        return self._with(plan=epoch_plan(self.layout, self.digits, len(self), rng))
+    def draw_plan(self, count, rng):
+        """Fresh poses for `count` of the digits, chosen at random."""
+        return epoch_plan(self.layout, self.digits, count, rng)
 
 
 @dataclass(frozen=True)

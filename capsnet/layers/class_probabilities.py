@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from capsnet.layers import validation
+from capsnet.layers.class_scores import ClassScores
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
-class ClassProbabilities(keras.layers.Layer):
+class ClassProbabilities(ClassScores):
     """A softmax over class logits, computed and returned in float32.
 
     It ends the CNN baseline as `Length` ends a CapsNet: the commands read the
@@ -29,21 +30,9 @@ class ClassProbabilities(keras.layers.Layer):
     # One class per image: a softmax names a single class.
     digits_per_image = 1
 
-    def __init__(self, class_names=None, model_family=None, **kwargs):
-        super().__init__(**kwargs)
-        self.class_names = [str(name) for name in class_names] if class_names is not None else None
-        if model_family is not None and not isinstance(model_family, str):
-            raise ValueError(
-                f"ClassProbabilities' model_family must be a family's name (a str), got {model_family!r}"
-            )
-        self.model_family = model_family
-
     def build(self, input_shape):
         validation.rank("ClassProbabilities", input_shape, 2, "(batch, num_classes)")
-        if self.class_names is not None and len(self.class_names) != input_shape[1]:
-            raise ValueError(
-                f"ClassProbabilities has {len(self.class_names)} class names for {input_shape[1]} classes"
-            )
+        self.check_class_names(input_shape[1], "classes")
 
     def call(self, logits):
         return ops.softmax(ops.cast(logits, "float32"), axis=-1)
@@ -53,11 +42,3 @@ class ClassProbabilities(keras.layers.Layer):
 
     def compute_output_spec(self, logits):
         return keras.KerasTensor(logits.shape, dtype="float32")
-
-    def get_config(self):
-        config = super().get_config()
-        if self.class_names is not None:
-            config["class_names"] = self.class_names
-        if self.model_family is not None:
-            config["model_family"] = self.model_family
-        return config

@@ -3,11 +3,12 @@
 import keras
 
 from capsnet.layers import validation
+from capsnet.layers.class_scores import ClassScores
 from capsnet.layers.safe_norm import safe_norm
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
-class Length(keras.layers.Layer):
+class Length(ClassScores):
     """The Euclidean length of each capsule, computed and returned in float32.
 
     Exact for capsules of any length, however small (no epsilon floor: see
@@ -31,18 +32,13 @@ class Length(keras.layers.Layer):
     """
 
     def __init__(self, class_names=None, model_family=None, digits_per_image=1, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(class_names, model_family, **kwargs)
         validation.positive_int("digits_per_image", digits_per_image)
         self.digits_per_image = digits_per_image
-        self.class_names = [str(name) for name in class_names] if class_names is not None else None
-        if model_family is not None and not isinstance(model_family, str):
-            raise ValueError(f"Length's model_family must be a family's name (a str), got {model_family!r}")
-        self.model_family = model_family
 
     def build(self, input_shape):
         validation.rank("Length", input_shape, 3, "(batch, num_capsule, dim_capsule)")
-        if self.class_names is not None and len(self.class_names) != input_shape[1]:
-            raise ValueError(f"Length has {len(self.class_names)} class names for {input_shape[1]} capsules")
+        self.check_class_names(input_shape[1], "capsules")
         if self.digits_per_image >= input_shape[1]:
             raise ValueError(
                 f"Length: {self.digits_per_image} digits per image need more than {input_shape[1]} classes"
@@ -59,10 +55,6 @@ class Length(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        if self.class_names is not None:
-            config["class_names"] = self.class_names
-        if self.model_family is not None:
-            config["model_family"] = self.model_family
         if self.digits_per_image != 1:  # files of one digit per image stay as they were
             config["digits_per_image"] = self.digits_per_image
         return config
