@@ -49,6 +49,8 @@ class TrainRun:
     figure: str | None = "real_and_recon.png"
     sizes: tuple = ()  # the generated dataset's --epoch-size / --test-size
     model: str = "capsnet"
+    # The model's random shifts in training; 0 where the dataset already moves the digits.
+    shift_pixels: int = PAPER["shift_pixels"]
     # Datasets the finished model is also tested on, each into <results>/<run>/<dataset>/.
     also_tested_on: tuple = ()
 
@@ -82,7 +84,7 @@ def multimnist_runs(settings):
     60,000 fresh pairs an epoch, tested on 10,000 fixed pairs of test digits."""
     data = _data(settings, "mnist.npz")
     sizes = ("--epoch-size", 100, "--test-size", 50) if settings.smoke else ()
-    run = TrainRun("multimnist", data, settings.epochs, dataset="multimnist", sizes=sizes)
+    run = TrainRun("multimnist", data, settings.epochs, dataset="multimnist", sizes=sizes, shift_pixels=0)
     return [replace(run, figure="multimnist.png")]
 
 
@@ -94,7 +96,10 @@ def affnist_runs(settings):
     data = _data(settings, "mnist.npz")
     sizes = ("--epoch-size", 40, "--test-size", 20) if settings.smoke else ()
     tested = ("affnist-generated",)
-    capsnet = TrainRun("translated-capsnet", data, settings.epochs, dataset="mnist-translated", sizes=sizes)
+    # The paper's training set is the placement alone: no shifts in the model on top.
+    capsnet = TrainRun(
+        "translated-capsnet", data, settings.epochs, dataset="mnist-translated", sizes=sizes, shift_pixels=0
+    )
     cnn = replace(capsnet, name="translated-cnn", model="cnn-baseline", lam_recon=0.0, figure=None)
     return [replace(run, also_tested_on=tested) for run in (capsnet, cnn)]
 
@@ -262,7 +267,7 @@ def _train_args(settings, train_run, work, resume):
         args += ["--model", train_run.model]
     if train_run.model != "cnn-baseline":  # the CNN has no routing and no decoder
         args += ["--routings", train_run.routings, "--lam-recon", train_run.lam_recon]
-    return args if train_run.dataset else [*args, "--shift-pixels", PAPER["shift_pixels"]]
+    return [*args, "--shift-pixels", train_run.shift_pixels]
 
 
 def _dataset_args(train_run, dataset=None):
@@ -385,7 +390,8 @@ def _collect(settings, train_run, work, results, backend):
         "backend": backend,
         "precision": settings.precision,
         "batch_size": settings.batch_size,
-        **PAPER,
+        "lr": PAPER["lr"],
+        "lr_decay": PAPER["lr_decay"],
         "seed": settings.seed,
         "epochs_done": _epochs_done(work),
         "finished": (work / "trained_model.keras").is_file() and _epochs_done(work) >= train_run.epochs,
