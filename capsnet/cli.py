@@ -283,6 +283,15 @@ def data_options(subset_help=None):
 )
 @click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option(
+    "--class-capsules",
+    type=click.Choice(["per-capsule", "shared"]),
+    default="per-capsule",
+    show_default=True,
+    help="CapsNet's class capsules: per-capsule (the paper's, one matrix per primary capsule and class, "
+    "growing with the image) or shared (one per primary capsule type and class, with coordinate "
+    "addition: the same weights at any image size).",
+)
+@click.option(
     "--shift-pixels",
     type=click.IntRange(min=0),
     help="Random shifts of up to this many pixels each way (0: none). Default: 2; 0 for "
@@ -552,6 +561,32 @@ def bench_options(command):
             show_default=True,
             help="Side of the square matrix product that measures the matmul peak.",
         ),
+        click.option(
+            "--image-size",
+            type=ImageSize(),
+            help="Time the model on random images of HxW pixels instead of --data (e.g. 224x224).",
+        ),
+        click.option(
+            "--channels",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="With --image-size: channels of the random images.",
+        ),
+        click.option(
+            "--num-classes",
+            type=click.IntRange(min=2),
+            default=10,
+            show_default=True,
+            help="With --image-size: classes of the model.",
+        ),
+        click.option(
+            "--class-capsules",
+            type=click.Choice(["per-capsule", "shared"]),
+            default="per-capsule",
+            show_default=True,
+            help="CapsNet's class capsules (see train --class-capsules).",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -565,6 +600,8 @@ def _worker_args(options):
         if isinstance(value, bool) or value is None:
             if value is not None:
                 args.append(flag if value else flag.replace("--", "--no-", 1))
+        elif isinstance(value, tuple):  # --image-size
+            args += [flag, "x".join(map(str, value))]
         else:
             args += [flag, str(value)]
     return args

@@ -12,7 +12,13 @@ import keras
 import numpy as np
 
 from capsnet import fast_ops
-from capsnet.layers import CapsuleLayer, DepthwisePrimaryCapsule, PrimaryCapsule, SelfAttentionCapsuleLayer
+from capsnet.layers import (
+    CapsuleLayer,
+    DepthwisePrimaryCapsule,
+    PrimaryCapsule,
+    SelfAttentionCapsuleLayer,
+    SharedCapsuleLayer,
+)
 
 # Multiply-adds of the backward pass per multiply-add of the forward pass: the
 # gradients with respect to the inputs and to the weights, one product each.
@@ -64,6 +70,13 @@ def _forward_flops(layer):
         u_hat = 2 * math.prod(layer.kernel.shape)
         # per iteration: s_j = sum_i c_ij u_hat (and, before the last, the agreement)
         return u_hat + 2 * math.prod(layer.kernel.shape[:3]) * (2 * layer.routings - 1)
+    if isinstance(layer, SharedCapsuleLayer):
+        types, classes, _, in_dim = layer.kernel.shape
+        inputs = layer.grid[0] * layer.grid[1] * types
+        # per iteration: the couplings times the inputs, per type and class, then W over
+        # those sums; before the last, W^T v and its products with the inputs
+        per_iteration = 2 * classes * inputs * in_dim + 2 * math.prod(layer.kernel.shape)
+        return per_iteration * (2 * layer.routings - 1)
     if isinstance(layer, DepthwisePrimaryCapsule):
         grid_positions = layer.output.shape[1] * layer.dim_capsule // layer.kernel.shape[2]
         return 2 * math.prod(layer.kernel.shape) * grid_positions

@@ -344,3 +344,53 @@ def cnn_baseline(images, weights):
 def cross_entropy(T, probabilities):
     """Mean over the batch of -sum_k T_k log p_k."""
     return float(np.mean(-np.sum(T * np.log(probabilities), axis=-1)))
+
+
+def shared_votes(u, W, grid, coordinate_addition=True):
+    """Votes of class capsules whose matrices are shared over grid positions, with
+    coordinate addition (Hinton, Sabour & Frosst, 2018), one capsule at a time.
+
+    Args:
+        u: (batch, height * width * types, in_dim), ordered row, column, type.
+        W: (types, n_out, out_dim, in_dim), one matrix per type and class.
+        grid: (height, width).
+
+    Returns:
+        u_hat: (batch, n_in, n_out, out_dim): W[type of i, j] @ u_i, plus the
+        centre of i's cell scaled to [0, 1], ((column + 0.5) / width,
+        (row + 0.5) / height), added to the first two dimensions.
+    """
+    u, W = u.astype(np.float64), W.astype(np.float64)
+    height, width = grid
+    types, n_out, out_dim, _ = W.shape
+    batch, n_in, _ = u.shape
+    u_hat = np.zeros((batch, n_in, n_out, out_dim))
+    for b in range(batch):
+        for row in range(height):
+            for column in range(width):
+                for t in range(types):
+                    i = (row * width + column) * types + t
+                    for j in range(n_out):
+                        u_hat[b, i, j] = W[t, j] @ u[b, i]
+                        if coordinate_addition:
+                            u_hat[b, i, j, 0] += (column + 0.5) / width
+                            u_hat[b, i, j, 1] += (row + 0.5) / height
+    return u_hat
+
+
+def route_votes(u_hat, routings):
+    """Procedure 1 on given votes u_hat (batch, n_in, n_out, out_dim) -> v (batch, n_out, out_dim)."""
+    batch, n_in, n_out, _ = u_hat.shape
+    v_all = np.zeros((batch, n_out, u_hat.shape[3]))
+    for b in range(batch):
+        logits = np.zeros((n_in, n_out))
+        for r in range(routings):
+            c = softmax(logits, axis=1)
+            s = np.array([sum(c[i, j] * u_hat[b, i, j] for i in range(n_in)) for j in range(n_out)])
+            v = squash(s)
+            if r < routings - 1:
+                for i in range(n_in):
+                    for j in range(n_out):
+                        logits[i, j] += u_hat[b, i, j] @ v[j]
+        v_all[b] = v
+    return v_all

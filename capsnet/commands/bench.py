@@ -57,6 +57,7 @@ def worker(config):
         model=config.model,
         batch_size=config.batch_size,
         routings=config.routings if families.get_family(config.model).accepts("routings") else None,
+        class_capsules=config.class_capsules if _takes_class_capsules(config.model) else None,
         fast_paths=env["fast_paths"],
         versions=env["versions"],
         devices=env["devices"],
@@ -65,21 +66,42 @@ def worker(config):
     return result
 
 
-def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=None):
+def _takes_class_capsules(model):
+    return families.get_family(model).accepts("class_capsules")
+
+
+def random_images(image_size, channels, num_classes, count=256, seed=0):
+    """A `Dataset` of `count` random uint8 images `(count, height, width, channels)`
+    and labels covering `num_classes`, for timing models at sizes no bundled
+    data has (speed and memory do not depend on the pixels)."""
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 256, size=(count, *image_size, channels), dtype=np.uint8)
+    y = np.arange(count, dtype=np.int64) % num_classes
+    return datasets.Dataset(x, y, x[:num_classes], y[:num_classes])
+
+
+def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=None, config=None):
     """The model bench times, compiled, and one fixed batch of `data` (default:
-    the bundled sample). Returns (the dataset, models, x, train_step), where
-    `train_step()` runs one training step on that batch and waits for its loss."""
+    the bundled sample; random images where `config.image_size` is set).
+    Returns (the dataset, models, x, train_step), where `train_step()` runs one
+    training step on that batch and waits for its loss."""
     import keras
 
     from capsnet.training import compile_for_training, inputs_and_targets
 
-    sample = datasets.load("sample", data)
+    if config is not None and config.image_size:
+        sample = random_images(config.image_size, config.channels, config.num_classes)
+    else:
+        sample = datasets.load("sample", data)
+    classes = config.num_classes if config is not None and config.image_size else 10
     family = families.get_family(model)
     options = {"routings": routings} if family.accepts("routings") else {}
-    models = family.build(sample.input_shape, 10, **options)
+    if config is not None and family.accepts("class_capsules"):
+        options["class_capsules"] = config.class_capsules
+    models = family.build(sample.input_shape, classes, **options)
     compile_for_training(models.train, jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)
-    inputs, targets = inputs_and_targets(sample.x_train[index], sample.y_train[index], 10, models.train)
+    inputs, targets = inputs_and_targets(sample.x_train[index], sample.y_train[index], classes, models.train)
     x = inputs[0] if isinstance(inputs, tuple) else inputs  # a capsule model also takes the labels
     inputs, targets = _as_lists(inputs), _as_lists(targets)
 
@@ -104,7 +126,10 @@ def measure(plugin, config):
     batch_size, steps, warmup = config.batch_size, config.steps, config.warmup
     jit = "auto" if config.jit is None else config.jit
     epoch_images = config.images
-    sample, models, x, train_step = training_step(config.model, batch_size, config.routings, jit, config.data)
+    sample, models, x, train_step = training_step(
+        config.model, batch_size, config.routings, jit, config.data, config
+    )
+    classes = models.train.get_layer("digitcaps") if _has_layer(models.train, "digitcaps") else None
     models.evaluate.compile(jit_compile=jit)
 
     def timed(step):
@@ -127,6 +152,11 @@ def measure(plugin, config):
     # What the ops run, against the peak: the Fourier conv computes about a third of the paper's count.
     computed = flops.training_flops(models.train, as_computed=True, batch_size=batch_size)
     result = {
+        "input_shape": list(sample.input_shape),
+        "num_classes": int(models.evaluate.outputs[0].shape[-1]),
+        "params": int(models.train.count_params()),
+        # The class capsules' weights (CapsNet's digitcaps), what grows with the image.
+        "class_capsule_params": None if classes is None else int(classes.count_params()),
         "warmup_s": round(warm_train + warm_eval, 2),
         "train_img_per_s": round(train_rate, 1),
         "train_gflop_per_image": round(flops.training_flops(models.train) / 1e9, 4),
@@ -150,7 +180,10 @@ def measure(plugin, config):
         epoch_images = -(-epoch_images // batch_size) * batch_size
         progress(f"fit() over {epoch_images} images, twice")
         repeat = np.arange(epoch_images) % len(sample.x_train)
-        inputs, targets = inputs_and_targets(sample.x_train[repeat], sample.y_train[repeat], 10, models.train)
+        num_classes = result["num_classes"]
+        inputs, targets = inputs_and_targets(
+            sample.x_train[repeat], sample.y_train[repeat], num_classes, models.train
+        )
         timer = EpochTimer(plugin.sync)
         plugin.sync()
         start = time.perf_counter()
@@ -182,6 +215,10 @@ def measure(plugin, config):
     before, after = result["peak_memory_mb_before_fit"], result["peak_memory_mb"]
     progress(f"peak memory {before} MB before fit(), {after} MB after")
     return result
+
+
+def _has_layer(model, name):
+    return any(layer.name == name for layer in model.layers)
 
 
 def _megabytes(count):
@@ -284,6 +321,16 @@ def table(results):
     ]
     if counts:
         rows += ["", "GFLOP per training image as the ops compute it (paper's count): " + ", ".join(counts)]
+    sizes = [
+        f"{key}: {r['params']:,} ({r['class_capsule_params']:,} in the class capsules)"
+        if r.get("class_capsule_params") is not None
+        else f"{key}: {r['params']:,}"
+        for key, r in results.items()
+        if "params" in r
+    ]
+    if sizes:
+        shape = next(r["input_shape"] for r in results.values() if "input_shape" in r)
+        rows += ["", f"Parameters at {'x'.join(map(str, shape))}: " + ", ".join(sizes)]
     peaks = {}
     for key, r in results.items():
         for dtype, value in r.get("matmul_gflops", {}).items():

@@ -10,6 +10,7 @@ from capsnet.layers.random_shift import RandomShift
 from capsnet.layers.reconstruction_loss import ReconstructionLoss
 from capsnet.layers.relu_conv import ReLUConv2D
 from capsnet.layers.self_attention_capsule_layer import SelfAttentionCapsuleLayer
+from capsnet.layers.shared_capsule_layer import SharedCapsuleLayer
 from capsnet.layers.squash import efficient_squash, squash
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "ReconstructionLoss",
     "ReLUConv2D",
     "SelfAttentionCapsuleLayer",
+    "SharedCapsuleLayer",
     "efficient_squash",
     "squash",
 ]

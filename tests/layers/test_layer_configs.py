@@ -35,6 +35,10 @@ CASES = {
     "ReconstructionLoss": (lambda: layers.ReconstructionLoss(0.5, name="case"), [(4, 4, 1), (4, 4, 1)]),
     "ReLUConv2D": (lambda: layers.ReLUConv2D(4, 3, name="case"), [(6, 6, 2)]),
     "SelfAttentionCapsuleLayer": (lambda: layers.SelfAttentionCapsuleLayer(3, 4, name="case"), [(6, 8)]),
+    "SharedCapsuleLayer": (
+        lambda: layers.SharedCapsuleLayer(3, 4, (2, 3), 2, routings=2, coordinate_addition=True, name="case"),
+        [(12, 8)],
+    ),
 }
 
 

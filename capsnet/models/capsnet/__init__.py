@@ -11,7 +11,7 @@ FAMILY = register_family(
         recipe=TrainingRecipe(
             epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017); CapsNet-Keras"
         ),
-        options=("routings", "shift_pixels", "lam_recon", "seed", "digits_per_image"),
+        options=("routings", "shift_pixels", "lam_recon", "seed", "digits_per_image", "class_capsules"),
         legacy_layer="CapsuleLayer",
     )
 )

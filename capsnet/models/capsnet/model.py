@@ -5,10 +5,20 @@ import warnings
 import keras
 
 from capsnet import losses
-from capsnet.layers import CapsuleLayer, PrimaryCapsule, RandomShift, ReLUConv2D, validation
+from capsnet.layers import (
+    CapsuleLayer,
+    PrimaryCapsule,
+    RandomShift,
+    ReLUConv2D,
+    SharedCapsuleLayer,
+    validation,
+)
 from capsnet.models import capsule_views
 
 NAME = "capsnet"
+# How the class capsules hold their matrices: the paper's one per primary capsule and
+# class, or one per primary capsule type and class, shared over the grid (`SharedCapsuleLayer`).
+CLASS_CAPSULES = ("per-capsule", "shared")
 # The layers from image to class capsules, in order.
 CAPSULE_PATH = ("conv1", "primarycaps", "digitcaps")
 
@@ -49,6 +59,7 @@ def build_capsnet(
     seed=None,
     digits_per_image=1,
     digit_initializer=None,
+    class_capsules="per-capsule",
     **deprecated,
 ):
     """Build the training, evaluation and manipulation models.
@@ -71,6 +82,10 @@ def build_capsnet(
         digits_per_image: 2 for MultiMNIST pairs: two positives in the margin
             loss and one reconstruction per digit (needs shift_pixels=0).
         digit_initializer: initializer of DigitCaps' W (default: CapsuleLayer's).
+        class_capsules: "per-capsule" (the paper's DigitCaps: one W per primary
+            capsule and class, growing with the image) or "shared" (one W per
+            primary capsule type and class, with coordinate addition:
+            `SharedCapsuleLayer`, whose weights do not depend on the image size).
         **deprecated: the 0.1.0 names `n_class`, `primary_channels`,
             `primary_dim` and `digit_dim` (with a DeprecationWarning).
 
@@ -91,6 +106,9 @@ def build_capsnet(
     validation.positive_int("routings", routings)
     validation.positive_int("conv_filters", conv_filters)
     validation.positive_int("kernel_size", kernel_size)
+    if class_capsules not in CLASS_CAPSULES:
+        choices = ", ".join(CLASS_CAPSULES)
+        raise ValueError(f"`class_capsules` must be one of {choices}, got {class_capsules!r}")
     capsule_views.check_image_side(
         "CapsNet",
         input_shape,
@@ -104,14 +122,27 @@ def build_capsnet(
     primary = PrimaryCapsule(
         num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
-    digits = CapsuleLayer(
-        num_classes,
-        dim_class_capsule,
-        routings=routings,
-        kernel_initializer=digit_initializer,
-        name="digitcaps",
-    )
-    capsules = digits(primary(conv1(shifted)))
+    features = conv1(shifted)
+    if class_capsules == "shared":
+        grid = validation.conv_grid("PrimaryCapsule", features.shape, kernel_size, 2)
+        digits = SharedCapsuleLayer(
+            num_classes,
+            dim_class_capsule,
+            grid,
+            num_primary_channels,
+            routings=routings,
+            kernel_initializer=digit_initializer,
+            name="digitcaps",
+        )
+    else:
+        digits = CapsuleLayer(
+            num_classes,
+            dim_class_capsule,
+            routings=routings,
+            kernel_initializer=digit_initializer,
+            name="digitcaps",
+        )
+    capsules = digits(primary(features))
     if not decoder:
         return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
     reconstruct = capsule_views.decoder_net(num_classes, dim_class_capsule, input_shape)
@@ -129,5 +160,14 @@ def smallest_image_side(kernel_size=9):
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
 build = build_capsnet
 
-views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)
+views_of, classifier_only, _layer_options = capsule_views.family_functions(CAPSULE_PATH)
+
+
+def architecture(train):
+    """The options a built CapsNet fixes: `capsule_views.architecture`'s and its
+    `class_capsules`."""
+    shared = isinstance(train.get_layer("digitcaps"), SharedCapsuleLayer)
+    return {**_layer_options(train), "class_capsules": "shared" if shared else "per-capsule"}
+
+
 loss = losses.margin_loss

@@ -16,6 +16,7 @@ FAMILY = register_family(
         not_accepted={
             "routings": "the CNN baseline has no capsules to route",
             "lam_recon": "the CNN baseline has no decoder",
+            "class_capsules": "the CNN baseline has no capsules",
         },
         decoder=False,
         scores="probabilities",

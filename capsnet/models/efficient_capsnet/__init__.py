@@ -14,7 +14,10 @@ FAMILY = register_family(
             epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
         ),
         options=("shift_pixels", "lam_recon", "seed", "digits_per_image"),
-        not_accepted={"routings": "efficient-capsnet routes in one self-attention step"},
+        not_accepted={
+            "routings": "efficient-capsnet routes in one self-attention step",
+            "class_capsules": "efficient-capsnet's class capsules are its self-attention layer",
+        },
         legacy_layer="SelfAttentionCapsuleLayer",
         presets={
             "efficient-capsnet-mnist": (

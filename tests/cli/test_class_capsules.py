@@ -1,0 +1,44 @@
+"""`train --class-capsules shared`: CapsNet with `SharedCapsuleLayer`, through
+the commands, and refused where it cannot apply."""
+
+import json
+
+import numpy as np
+import pytest
+
+from capsnet.layers import SharedCapsuleLayer
+from capsnet.model_files import load_capsnet
+from tests.helpers import assert_input_error, invoke
+
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # training runs
+
+
+def test_a_shared_model_trains_tests_predicts_and_resumes(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    options = ["--data", tiny_npz, "--batch-size", "10", "--seed", "2", "--save-dir", run]
+    result = invoke("train", "--class-capsules", "shared", "--epochs", "1", *options)
+    assert result.exit_code == 0, result.output
+    assert json.loads((run / "run.json").read_text())["options"]["class_capsules"] == "shared"
+    model = load_capsnet(run / "trained_model.keras")
+    digitcaps = model.train.get_layer("digitcaps")
+    assert isinstance(digitcaps, SharedCapsuleLayer) and digitcaps.count_params() == 32 * 10 * 16 * 8
+
+    tested = invoke("test", "--weights", run / "trained_model.keras", "--data", tiny_npz)
+    assert tested.exit_code == 0 and "test accuracy" in tested.output, tested.output
+    np.save(tmp_path / "one.npy", np.load(tiny_npz)["x_test"][:1])
+    predicted = invoke("predict", "--weights", run / "trained_model.keras", tmp_path / "one.npy", "--json")
+    assert predicted.exit_code == 0 and len(json.loads(predicted.output)[0]["lengths"]) == 10
+
+    again = invoke("train", "--epochs", "2", "--resume", *options)
+    assert again.exit_code == 0, again.output
+    assert len((run / "log.csv").read_text().splitlines()) == 3
+    changed = invoke("train", "--epochs", "3", "--resume", "--class-capsules", "per-capsule", *options)
+    assert_input_error(changed, "--class-capsules cannot change a saved model")
+
+
+@pytest.mark.parametrize("model", ["efficient-capsnet", "cnn-baseline"])
+def test_other_families_refuse_the_option(model, tmp_path, tiny_npz):
+    result = invoke(
+        "train", "--model", model, "--class-capsules", "shared", "--data", tiny_npz, "--save-dir", tmp_path
+    )
+    assert_input_error(result, "--class-capsules applies to --model capsnet only")
