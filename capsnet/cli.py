@@ -289,7 +289,7 @@ def data_options(subset_help=None):
     show_default=True,
     help="CapsNet's class capsules: per-capsule (the paper's, one matrix per primary capsule and class, "
     "growing with the image) or shared (one per primary capsule type and class, with coordinate "
-    "addition: the same weights at any image size).",
+    "addition: the same weights at any image size; train it with --lr 1e-4, see the docs' Large images).",
 )
 @click.option(
     "--shift-pixels",

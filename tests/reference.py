@@ -357,8 +357,8 @@ def shared_votes(u, W, grid, coordinate_addition=True):
 
     Returns:
         u_hat: (batch, n_in, n_out, out_dim): W[type of i, j] @ u_i, plus the
-        centre of i's cell scaled to [0, 1], ((column + 0.5) / width,
-        (row + 0.5) / height), added to the first two dimensions.
+        centre of i's cell scaled to [-0.5, 0.5], ((column + 0.5) / width - 0.5,
+        (row + 0.5) / height - 0.5), added to the first two dimensions.
     """
     u, W = u.astype(np.float64), W.astype(np.float64)
     height, width = grid
@@ -373,8 +373,8 @@ def shared_votes(u, W, grid, coordinate_addition=True):
                     for j in range(n_out):
                         u_hat[b, i, j] = W[t, j] @ u[b, i]
                         if coordinate_addition:
-                            u_hat[b, i, j, 0] += (column + 0.5) / width
-                            u_hat[b, i, j, 1] += (row + 0.5) / height
+                            u_hat[b, i, j, 0] += (column + 0.5) / width - 0.5
+                            u_hat[b, i, j, 1] += (row + 0.5) / height - 0.5
     return u_hat
 
 

@@ -8,7 +8,10 @@ Hinton, Sabour & Frosst, "Matrix capsules with EM routing", 2018):
 
     u_hat_{j|i} = W_{t(i) j} u_i + (x_i, y_i, 0, ..., 0)
 
-with (x_i, y_i) the centre of capsule i's grid cell scaled to [0, 1]. The
+with (x_i, y_i) the centre of capsule i's grid cell, scaled to [-0.5, 0.5] so
+that the grid's coordinates sum to zero: dynamic routing adds the votes up, so
+under even couplings the offsets cancel, and what they add to a class capsule
+is where its supporting capsules lie. The
 weights no longer depend on the image size, and routing never forms u_hat:
 
     s_j       = sum_t W_tj (sum_{i of type t} c_ij u_i) + sum_i c_ij (x_i, y_i, 0, ...)
@@ -30,9 +33,10 @@ from capsnet.layers.squash import squash
 
 def grid_coordinates(height, width):
     """`(height * width, 2)` float32: the centre (x, y) of each grid cell, row by
-    row, scaled to [0, 1] (cell (r, c) -> ((c + 0.5) / width, (r + 0.5) / height))."""
-    rows = (ops.arange(height, dtype="float32") + 0.5) / height
-    columns = (ops.arange(width, dtype="float32") + 0.5) / width
+    row, scaled to [-0.5, 0.5] (cell (r, c) -> ((c + 0.5) / width - 0.5,
+    (r + 0.5) / height - 0.5)); they sum to zero over the grid."""
+    rows = (ops.arange(height, dtype="float32") + 0.5) / height - 0.5
+    columns = (ops.arange(width, dtype="float32") + 0.5) / width - 0.5
     x = ops.tile(columns[None, :], (height, 1))
     y = ops.tile(rows[:, None], (1, width))
     return ops.stack([ops.reshape(x, (-1,)), ops.reshape(y, (-1,))], axis=-1)

@@ -92,7 +92,7 @@ def test_its_weights_do_not_grow_with_the_grid():
 def test_grid_coordinates_are_the_cell_centres_row_by_row():
     np.testing.assert_allclose(
         ops.convert_to_numpy(grid_coordinates(2, 4)),
-        [[x, y] for y in (0.25, 0.75) for x in (0.125, 0.375, 0.625, 0.875)],
+        [[x, y] for y in (-0.25, 0.25) for x in (-0.375, -0.125, 0.125, 0.375)],
     )
 
 
