@@ -35,6 +35,7 @@ from capsnet.commands.configs import (
     PredictConfig,
 )
 from capsnet.data import dataset_names
+from capsnet.models.capsnet import CLASS_CAPSULES
 from capsnet.paper import LAM_RECON
 
 DATASETS = dataset_names()  # the data registry's, in its order
@@ -230,6 +231,17 @@ GENERATED_OPTIONS = (
 )
 
 
+def class_capsules_option(help):
+    """`--class-capsules`, for train and bench: the kinds of CapsNet's class capsules."""
+    return click.option(
+        "--class-capsules",
+        type=click.Choice(CLASS_CAPSULES),
+        default=CLASS_CAPSULES[0],
+        show_default=True,
+        help=help,
+    )
+
+
 def data_options(subset_help=None):
     """--dataset and --data (and --subset, described by `subset_help`) for the commands that read data."""
 
@@ -282,14 +294,10 @@ def data_options(subset_help=None):
     help="Weight of the reconstruction loss (0 switches it off).",
 )
 @click.option("--routings", type=click.IntRange(min=1), default=3, show_default=True)
-@click.option(
-    "--class-capsules",
-    type=click.Choice(["per-capsule", "shared"]),
-    default="per-capsule",
-    show_default=True,
-    help="CapsNet's class capsules: per-capsule (the paper's, one matrix per primary capsule and class, "
+@class_capsules_option(
+    "CapsNet's class capsules: per-capsule (the paper's, one matrix per primary capsule and class, "
     "growing with the image) or shared (one per primary capsule type and class, with coordinate "
-    "addition: the same weights at any image size; train it with --lr 1e-4, see the docs' Large images).",
+    "addition: the same weights at any image size; train it with --lr 1e-4, see the docs' Large images)."
 )
 @click.option(
     "--shift-pixels",
@@ -580,13 +588,7 @@ def bench_options(command):
             show_default=True,
             help="With --image-size: classes of the model.",
         ),
-        click.option(
-            "--class-capsules",
-            type=click.Choice(["per-capsule", "shared"]),
-            default="per-capsule",
-            show_default=True,
-            help="CapsNet's class capsules (see train --class-capsules).",
-        ),
+        class_capsules_option("CapsNet's class capsules (see train --class-capsules)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -57,17 +57,15 @@ def worker(config):
         model=config.model,
         batch_size=config.batch_size,
         routings=config.routings if families.get_family(config.model).accepts("routings") else None,
-        class_capsules=config.class_capsules if _takes_class_capsules(config.model) else None,
+        class_capsules=config.class_capsules
+        if families.get_family(config.model).accepts("class_capsules")
+        else None,
         fast_paths=env["fast_paths"],
         versions=env["versions"],
         devices=env["devices"],
         machine=env["machine"],
     )
     return result
-
-
-def _takes_class_capsules(model):
-    return families.get_family(model).accepts("class_capsules")
 
 
 def random_images(image_size, channels, num_classes, count=256, seed=0):
@@ -90,10 +88,10 @@ def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=
     from capsnet.training import compile_for_training, inputs_and_targets
 
     if config is not None and config.image_size:
-        sample = random_images(config.image_size, config.channels, config.num_classes)
+        classes = config.num_classes
+        sample = random_images(config.image_size, config.channels, classes)
     else:
-        sample = datasets.load("sample", data)
-    classes = config.num_classes if config is not None and config.image_size else 10
+        sample, classes = datasets.load("sample", data), 10
     family = families.get_family(model)
     options = {"routings": routings} if family.accepts("routings") else {}
     if config is not None and family.accepts("class_capsules"):

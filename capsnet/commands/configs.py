@@ -56,7 +56,7 @@ class TrainConfig(DataConfig):
     lr_decay: float = 0.9  # learning-rate multiplier per epoch
     lam_recon: float = LAM_RECON
     routings: int = 3
-    class_capsules: str = "per-capsule"  # or "shared" (capsnet.layers.SharedCapsuleLayer)
+    class_capsules: str = "per-capsule"  # capsnet.models.capsnet.CLASS_CAPSULES
     shift_pixels: int | None = None  # None: 2, or 0 for data that comes shifted (multimnist)
     save_dir: Path = Path("result")
     weights: Path | None = None  # start from this model instead of a new one
@@ -112,7 +112,7 @@ class BenchConfig:
     image_size: tuple[int, int] | None = None  # (height, width)
     channels: int = 1
     num_classes: int = 10
-    class_capsules: str = "per-capsule"  # CapsNet's (capsnet.models.capsnet.model.CLASS_CAPSULES)
+    class_capsules: str = "per-capsule"  # CapsNet's (capsnet.models.capsnet.CLASS_CAPSULES)
 
 
 @dataclass(frozen=True)

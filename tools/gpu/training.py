@@ -281,9 +281,7 @@ def _test(settings, train_run, work, results, backend):
     (<dataset>/test.txt); in --smoke only mnist and the affnist runs are tested."""
     if not _tests_figure(settings, train_run):
         return "done"
-    tests = [(None, results), *((name, results / name) for name in train_run.also_tested_on)]
-    for dataset, folder in tests:
-        marks = [folder / "test.txt"] if dataset else [results / "test.txt", _own_mark(results, train_run)]
+    for dataset, folder, marks in _tests_of(results, train_run):
         if all(mark.is_file() for mark in marks):
             continue  # tested by an earlier call
         if not settings.budget.allows(60 + settings.margin):
@@ -317,15 +315,18 @@ def _test_on(settings, train_run, work, folder, backend, dataset):
     return True
 
 
-def _own_mark(results, train_run):
-    """The file whose presence says the run was tested on its own test set."""
-    return results / (train_run.figure or "test.txt")
+def _tests_of(results, train_run):
+    """`(dataset, folder, marks)` of each test of the finished run: its own test set
+    (dataset None) into `results`, then each of `also_tested_on` into a folder of
+    its name; `marks`: the files whose presence says that test is done."""
+    own = [results / "test.txt", results / (train_run.figure or "test.txt")]
+    others = [(name, results / name, [results / name / "test.txt"]) for name in train_run.also_tested_on]
+    return [(None, results, own), *others]
 
 
 def _tested(results, train_run):
     """Whether every test of the finished run has its result in `results`."""
-    others = [results / name / "test.txt" for name in train_run.also_tested_on]
-    return all(mark.is_file() for mark in [_own_mark(results, train_run), *others])
+    return all(mark.is_file() for _, _, marks in _tests_of(results, train_run) for mark in marks)
 
 
 def _tests_figure(settings, train_run):

@@ -2,6 +2,10 @@
 
 from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
 
+# How the class capsules hold their matrices: the paper's one per primary capsule and
+# class, or one per primary capsule type and class, shared over the grid (`SharedCapsuleLayer`).
+CLASS_CAPSULES = ("per-capsule", "shared")
+
 FAMILY = register_family(
     ModelFamily(
         name="capsnet",

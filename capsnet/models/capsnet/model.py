@@ -14,11 +14,9 @@ from capsnet.layers import (
     validation,
 )
 from capsnet.models import capsule_views
+from capsnet.models.capsnet import CLASS_CAPSULES
 
 NAME = "capsnet"
-# How the class capsules hold their matrices: the paper's one per primary capsule and
-# class, or one per primary capsule type and class, shared over the grid (`SharedCapsuleLayer`).
-CLASS_CAPSULES = ("per-capsule", "shared")
 # The layers from image to class capsules, in order.
 CAPSULE_PATH = ("conv1", "primarycaps", "digitcaps")
 
@@ -123,25 +121,18 @@ def build_capsnet(
         num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
     features = conv1(shifted)
-    if class_capsules == "shared":
+    layer, shared = CapsuleLayer, {}
+    if class_capsules == "shared":  # SharedCapsuleLayer also needs PrimaryCaps' grid and types
         grid = validation.conv_grid("PrimaryCapsule", features.shape, kernel_size, 2)
-        digits = SharedCapsuleLayer(
-            num_classes,
-            dim_class_capsule,
-            grid,
-            num_primary_channels,
-            routings=routings,
-            kernel_initializer=digit_initializer,
-            name="digitcaps",
-        )
-    else:
-        digits = CapsuleLayer(
-            num_classes,
-            dim_class_capsule,
-            routings=routings,
-            kernel_initializer=digit_initializer,
-            name="digitcaps",
-        )
+        layer, shared = SharedCapsuleLayer, {"grid": grid, "capsule_types": num_primary_channels}
+    digits = layer(
+        num_classes,
+        dim_class_capsule,
+        routings=routings,
+        kernel_initializer=digit_initializer,
+        name="digitcaps",
+        **shared,
+    )
     capsules = digits(primary(features))
     if not decoder:
         return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
