@@ -636,8 +636,12 @@ def bench(names, precisions, out, **options):
     precisions = _bench_precisions(precisions)
     runs = [(name, precision) for name in names for precision in precisions]
     results = benchmark.run_all(runs, _worker_args(options), out)
-    click.echo(benchmark.table(results))
     failed = {name: r["error"] for name, r in results.items() if "error" in r}
+    if failed and all(results[name].get("exit_code") == 2 for name in failed):
+        # Every failing worker refused the options (its one line, 'Error: ...'): so does bench.
+        (error, *_) = failed.values()
+        raise InputError(error.split("Error: ", 1)[-1])
+    click.echo(benchmark.table(results))
     figure = "" if len(failed) == len(results) else " and bench.png"
     click.echo(f"wrote bench.json{figure} to {out}")
     if failed:

@@ -244,7 +244,12 @@ def run_all(runs, worker_args, out_dir):
         process = run_on_backend(name, args, echo_prefix=PROGRESS)
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
-            results[key] = {"backend": name, "precision": precision, "error": _failure(process)}
+            results[key] = {
+                "backend": name,
+                "precision": precision,
+                "error": _failure(process),
+                "exit_code": process.returncode,  # 2: the worker refused its options
+            }
         else:
             results[key] = {"backend": name, **json.loads(lines[-1])}
         _save(results, out_dir)  # after every run, so a run cut short keeps what it measured

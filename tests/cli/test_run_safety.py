@@ -233,6 +233,20 @@ def test_bench_fails_when_a_backend_fails(tmp_path, monkeypatch):
     assert np.all([not p.name.startswith(".") for p in tmp_path.iterdir()])
 
 
+def test_bench_whose_workers_all_refuse_their_input_is_an_input_error(tmp_path, monkeypatch):
+    """A worker that exits 2 refused the options (say --image-size too small for the
+    model): bench says so in one line with exit code 2, as the other commands do."""
+    from capsnet.commands import bench
+
+    def refused(backend, args, **options):
+        message = "Error: CapsNet needs images of at least 17x17 pixels, got 8x8; use larger images"
+        return subprocess.CompletedProcess(args, 2, stdout="", stderr=message)
+
+    monkeypatch.setattr(bench, "run_on_backend", refused)
+    result = invoke("bench", "--backends", keras.backend.backend(), "--image-size", "8x8", "--out", tmp_path)
+    assert_input_error(result, "at least 17x17 pixels", "use larger images")
+
+
 def test_each_saved_epoch_is_recorded_with_its_time(tmp_path, tiny_npz):
     """run.json is rewritten when an epoch is saved: that epoch's time must be in
     it already, or a run interrupted later loses it."""
