@@ -36,6 +36,7 @@ from capsnet.commands.configs import (
 )
 from capsnet.data import dataset_names
 from capsnet.models.capsnet import CLASS_CAPSULES
+from capsnet.models.image_sizes import DECODER_TYPES, PAPER_SIDE
 from capsnet.paper import LAM_RECON
 
 DATASETS = dataset_names()  # the data registry's, in its order
@@ -242,6 +243,23 @@ def class_capsules_option(help):
     )
 
 
+def large_image_options(command):
+    """`--stem-blocks` and `--decoder-type`, for train and bench: what capsule
+    models add for images above the paper's size."""
+    command = click.option(
+        "--decoder-type",
+        type=click.Choice(DECODER_TYPES),
+        help=f"Capsule models' decoder: dense (the paper's, one unit per pixel) or deconv (transposed "
+        f"convolutions). Default: dense up to {PAPER_SIDE}x{PAPER_SIDE} pixels, else deconv.",
+    )(command)
+    return click.option(
+        "--stem-blocks",
+        type=click.IntRange(min=0),
+        help=f"CapsNet: stride-2 3x3 convolutions (64 filters) before conv1. Default: as many as bring "
+        f"the shorter side to {PAPER_SIDE} pixels or less (0 up to {PAPER_SIDE}x{PAPER_SIDE}, 3 at 224x224).",
+    )(command)
+
+
 def data_options(subset_help=None):
     """--dataset and --data (and --subset, described by `subset_help`) for the commands that read data."""
 
@@ -299,6 +317,7 @@ def data_options(subset_help=None):
     "growing with the image) or shared (one per primary capsule type and class, with coordinate "
     "addition: the same weights at any image size; train it with --lr 1e-4, see the docs' Large images)."
 )
+@large_image_options
 @click.option(
     "--shift-pixels",
     type=click.IntRange(min=0),
@@ -589,6 +608,7 @@ def bench_options(command):
             help="With --image-size: classes of the model.",
         ),
         class_capsules_option("CapsNet's class capsules (see train --class-capsules)."),
+        large_image_options,
     ]
     for option in reversed(options):
         command = option(command)

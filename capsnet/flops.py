@@ -60,6 +60,9 @@ def training_flops(model, as_computed=False, batch_size=None):
 
 
 def _forward_flops(layer):
+    if isinstance(layer, keras.layers.Conv2DTranspose):  # each input pixel meets the whole kernel
+        _, height, width, _ = layer.input.shape
+        return 2 * math.prod(layer.kernel.shape) * height * width
     if isinstance(layer, keras.layers.Conv2D):
         _, height, width, _ = layer.output.shape
         return 2 * math.prod(layer.kernel.shape) * height * width

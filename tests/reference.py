@@ -394,3 +394,75 @@ def route_votes(u_hat, routings):
                         logits[i, j] += u_hat[b, i, j] @ v[j]
         v_all[b] = v
     return v_all
+
+
+# ---------------------------------------------------------------------------
+# Large images: the strided stem and the transposed-convolution decoder, with
+# 'same' padding as TensorFlow defines it (the extra row or column of an odd
+# total padding goes after, at the bottom and right).
+
+
+def _same_padding(size, kernel, stride):
+    """(before, after) padding of one axis for a 'same' convolution."""
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv2d_same(x, kernel, bias, stride):
+    """'same' convolution of (batch, h, w, c) by (k, k, c, f), plus bias: out ceil(h / stride)."""
+    k = kernel.shape[0]
+    pads = [_same_padding(x.shape[axis], k, stride) for axis in (1, 2)]
+    padded = np.pad(x, [(0, 0), pads[0], pads[1], (0, 0)])
+    return conv2d(padded, kernel, bias, stride)
+
+
+def conv2d_transpose_same(x, kernel, bias, stride):
+    """'same' transposed convolution of (batch, h, w, c) by (k, k, f, c): out
+    (batch, h * stride, w * stride, f), each input pixel spreading its kernel.
+
+    It is the gradient of a 'same' convolution of a (h * stride)-sided image:
+    input pixel (i, j) meets output pixel (i * stride + a - top, j * stride + b - left).
+    """
+    batch, h, w, _ = x.shape
+    k, filters = kernel.shape[0], kernel.shape[2]
+    top, _ = _same_padding(h * stride, k, stride)
+    left, _ = _same_padding(w * stride, k, stride)
+    out = np.zeros((batch, h * stride, w * stride, filters))
+    for i in range(h):
+        for j in range(w):
+            for a in range(k):
+                for b in range(k):
+                    row, column = i * stride + a - top, j * stride + b - left
+                    if 0 <= row < h * stride and 0 <= column < w * stride:
+                        out[:, row, column] += x[:, i, j] @ kernel[a, b].T
+    return out + bias
+
+
+def stem(x, blocks):
+    """The stem: each block a stride-2 'same' 3x3 convolution and a ReLU.
+
+    Args:
+        x: (batch, h, w, c). blocks: [(kernel, bias)] in order.
+    """
+    for kernel, bias in blocks:
+        x = relu(conv2d_same(x, kernel, bias, 2))
+    return x
+
+
+def deconv_decode(masked, dense, transposed, last, output_shape):
+    """The transposed-convolution decoder: dense + ReLU to a small grid, stride-2
+    transposed convolutions + ReLU, a 'same' 3x3 sigmoid convolution, then the
+    bottom and right rows and columns beyond `output_shape` dropped.
+
+    Args:
+        masked: (batch, classes * dim). dense: (kernel, bias, grid (h, w, c)).
+        transposed: [(kernel, bias)]. last: (kernel, bias).
+    """
+    kernel, bias, grid = dense
+    x = relu(masked @ kernel + bias).reshape(masked.shape[0], *grid)
+    for kernel, bias in transposed:
+        x = relu(conv2d_transpose_same(x, kernel, bias, 2))
+    x = sigmoid(conv2d_same(x, *last, 1))
+    height, width, _ = output_shape
+    return x[:, :height, :width]

@@ -57,15 +57,19 @@ def worker(config):
         model=config.model,
         batch_size=config.batch_size,
         routings=config.routings if families.get_family(config.model).accepts("routings") else None,
-        class_capsules=config.class_capsules
-        if families.get_family(config.model).accepts("class_capsules")
-        else None,
         fast_paths=env["fast_paths"],
         versions=env["versions"],
         devices=env["devices"],
         machine=env["machine"],
     )
     return result
+
+
+def architecture_options(family, config):
+    """The options of `config` that shape the model and that `family` takes
+    (the others are left out; None lets the builder choose by image size)."""
+    names = ("class_capsules", "stem_blocks", "decoder_type")
+    return {name: getattr(config, name) for name in names if family.accepts(name)}
 
 
 def random_images(image_size, channels, num_classes, count=256, seed=0):
@@ -94,8 +98,8 @@ def training_step(model="capsnet", batch_size=100, routings=3, jit="auto", data=
         sample, classes = datasets.load("sample", data), 10
     family = families.get_family(model)
     options = {"routings": routings} if family.accepts("routings") else {}
-    if config is not None and family.accepts("class_capsules"):
-        options["class_capsules"] = config.class_capsules
+    if config is not None:
+        options.update(architecture_options(family, config))
     models = family.build(sample.input_shape, classes, **options)
     compile_for_training(models.train, jit_compile=jit)
     index = np.arange(batch_size) % len(sample.x_train)
@@ -155,6 +159,8 @@ def measure(plugin, config):
         "params": int(models.train.count_params()),
         # The class capsules' weights (CapsNet's digitcaps), what grows with the image.
         "class_capsule_params": None if classes is None else int(classes.count_params()),
+        # What the built model holds, the defaults by image size resolved.
+        "architecture": families.family_of_model(models.train).architecture(models.train),
         "warmup_s": round(warm_train + warm_eval, 2),
         "train_img_per_s": round(train_rate, 1),
         "train_gflop_per_image": round(flops.training_flops(models.train) / 1e9, 4),
@@ -334,6 +340,10 @@ def table(results):
     if sizes:
         shape = next(r["input_shape"] for r in results.values() if "input_shape" in r)
         rows += ["", f"Parameters at {'x'.join(map(str, shape))}: " + ", ".join(sizes)]
+    built = next((r["architecture"] for r in results.values() if "architecture" in r), {})
+    shaping = {k: built[k] for k in ("class_capsules", "stem_blocks", "decoder_type") if k in built}
+    if shaping:
+        rows += ["", "Model: " + ", ".join(f"{k} {v}" for k, v in shaping.items())]
     peaks = {}
     for key, r in results.items():
         for dtype, value in r.get("matmul_gflops", {}).items():

@@ -57,6 +57,8 @@ class TrainConfig(DataConfig):
     lam_recon: float = LAM_RECON
     routings: int = 3
     class_capsules: str = "per-capsule"  # capsnet.models.capsnet.CLASS_CAPSULES
+    stem_blocks: int | None = None  # None: by image size (capsnet.models.image_sizes)
+    decoder_type: str | None = None  # "dense" or "deconv"; None: by image size
     shift_pixels: int | None = None  # None: 2, or 0 for data that comes shifted (multimnist)
     save_dir: Path = Path("result")
     weights: Path | None = None  # start from this model instead of a new one
@@ -113,6 +115,8 @@ class BenchConfig:
     channels: int = 1
     num_classes: int = 10
     class_capsules: str = "per-capsule"  # CapsNet's (capsnet.models.capsnet.CLASS_CAPSULES)
+    stem_blocks: int | None = None  # None: by image size (capsnet.models.image_sizes)
+    decoder_type: str | None = None  # None: by image size
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,14 @@ from capsnet.model_files import atomic_save, check_input_shape, load_capsnet
 from capsnet.models.capsule_views import classes_layer, digits_per_image
 
 # Architecture options that a saved model (--weights, --resume) already fixes.
-FIXED_BY_SAVED_MODEL = ("routings", "shift_pixels", "lam_recon", "class_capsules")
+FIXED_BY_SAVED_MODEL = (
+    "routings",
+    "shift_pixels",
+    "lam_recon",
+    "class_capsules",
+    "stem_blocks",
+    "decoder_type",
+)
 RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay")
 DEFAULT_SHIFT_PIXELS = 2  # the paper's: up to 2 pixels each way
 

@@ -16,6 +16,9 @@ import keras
 from capsnet.errors import CapsNetInputError
 from capsnet.layers import Length, Mask, ReconstructionLoss
 
+# Layers of a capsule path that a model may lack (CapsNet's stem, built for large images only).
+OPTIONAL_LAYERS = frozenset({"stem"})
+
 
 class CapsNetModels(NamedTuple):
     """The three views of one capsule model; they share every weight.
@@ -229,7 +232,8 @@ def _capsules(train, images, capsule_path):
     `capsule_path` of `train`, in order; a model without them all (a Keras file
     that borrows our layers or names but not the layout) is refused in one line."""
     present = {layer.name for layer in train.layers}
-    missing = [name for name in capsule_path if name not in present]
+    missing = [name for name in capsule_path if name not in present and name not in OPTIONAL_LAYERS]
+    capsule_path = [name for name in capsule_path if name in present]
     family = getattr(classes_layer(train), "model_family", None) or "capsule model"
     if missing:
         raise CapsNetInputError(

@@ -15,7 +15,16 @@ FAMILY = register_family(
         recipe=TrainingRecipe(
             epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017); CapsNet-Keras"
         ),
-        options=("routings", "shift_pixels", "lam_recon", "seed", "digits_per_image", "class_capsules"),
+        options=(
+            "routings",
+            "shift_pixels",
+            "lam_recon",
+            "seed",
+            "digits_per_image",
+            "class_capsules",
+            "stem_blocks",
+            "decoder_type",
+        ),
         legacy_layer="CapsuleLayer",
     )
 )

@@ -13,12 +13,12 @@ from capsnet.layers import (
     SharedCapsuleLayer,
     validation,
 )
-from capsnet.models import capsule_views
+from capsnet.models import capsule_views, image_sizes, large_images
 from capsnet.models.capsnet import CLASS_CAPSULES
 
 NAME = "capsnet"
-# The layers from image to class capsules, in order.
-CAPSULE_PATH = ("conv1", "primarycaps", "digitcaps")
+# The layers from image to class capsules, in order (the stem only for large images).
+CAPSULE_PATH = ("stem", "conv1", "primarycaps", "digitcaps")
 
 # 0.1.0 argument names of build_capsnet -> today's (one scheme: num_* counts, dim_* sizes).
 _OLD_NAMES = {
@@ -58,12 +58,16 @@ def build_capsnet(
     digits_per_image=1,
     digit_initializer=None,
     class_capsules="per-capsule",
+    stem_blocks=None,
+    decoder_type=None,
     **deprecated,
 ):
     """Build the training, evaluation and manipulation models.
 
     The defaults are the paper's MNIST network (8,215,568 parameters with the
-    decoder, 6,804,224 without). Any batch size works.
+    decoder, 6,804,224 without), and for images above 40x40 pixels a strided
+    stem and a convolutional decoder (`capsnet.models.large_images`). Any batch
+    size works.
 
     Args:
         input_shape: `(height, width, channels)` of the images; at least
@@ -84,6 +88,11 @@ def build_capsnet(
             capsule and class, growing with the image) or "shared" (one W per
             primary capsule type and class, with coordinate addition:
             `SharedCapsuleLayer`, whose weights do not depend on the image size).
+        stem_blocks: stride-2 3x3 ReLU convolutions (64 filters) before conv1;
+            None: as many as bring the shorter side to 40 pixels or less (0 up
+            to 40x40, 3 at 224x224).
+        decoder_type: "dense" (the paper's) or "deconv" (transposed
+            convolutions); None: dense up to 40x40 pixels, else deconv.
         **deprecated: the 0.1.0 names `n_class`, `primary_channels`,
             `primary_dim` and `digit_dim` (with a DeprecationWarning).
 
@@ -91,7 +100,8 @@ def build_capsnet(
         `CapsNetModels(train, evaluate, manipulate)`.
 
     Raises:
-        CapsNetInputError: images smaller than the two convolutions need.
+        CapsNetInputError: images smaller than the stem and the two
+            convolutions need.
     """
     renamed = _renamed_arguments(deprecated)
     num_classes = renamed.get("num_classes", num_classes)
@@ -107,20 +117,25 @@ def build_capsnet(
     if class_capsules not in CLASS_CAPSULES:
         choices = ", ".join(CLASS_CAPSULES)
         raise ValueError(f"`class_capsules` must be one of {choices}, got {class_capsules!r}")
+    if stem_blocks is None:
+        stem_blocks = image_sizes.default_stem_blocks(input_shape)
+    validation.non_negative_int("stem_blocks", stem_blocks)
     capsule_views.check_image_side(
         "CapsNet",
         input_shape,
-        smallest_image_side(kernel_size),
-        f"two {kernel_size}x{kernel_size} convolutions",
+        smallest_image_side(kernel_size, stem_blocks),
+        f"two {kernel_size}x{kernel_size} convolutions"
+        + (f" after {stem_blocks} stride-2 stem blocks" if stem_blocks else ""),
     )
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
+    stemmed = large_images.conv_stem(stem_blocks, input_shape)(shifted) if stem_blocks else shifted
     conv1 = ReLUConv2D(conv_filters, kernel_size, padding="valid", name="conv1")
     primary = PrimaryCapsule(
         num_primary_channels, dim_primary_capsule, kernel_size=kernel_size, strides=2, name="primarycaps"
     )
-    features = conv1(shifted)
+    features = conv1(stemmed)
     layer, shared = CapsuleLayer, {}
     if class_capsules == "shared":  # SharedCapsuleLayer also needs PrimaryCaps' grid and types
         grid = validation.conv_grid("PrimaryCapsule", features.shape, kernel_size, 2)
@@ -136,16 +151,18 @@ def build_capsnet(
     capsules = digits(primary(features))
     if not decoder:
         return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
-    reconstruct = capsule_views.decoder_net(num_classes, dim_class_capsule, input_shape)
+    reconstruct = large_images.decoder_of_type(decoder_type, num_classes, dim_class_capsule, input_shape)
     return capsule_views.with_decoder(
         NAME, images, shifted, capsules, reconstruct, lam_recon, CAPSULE_PATH, digits_per_image
     )
 
 
-def smallest_image_side(kernel_size=9):
+def smallest_image_side(kernel_size=9, stem_blocks=0):
     """The smallest height and width CapsNet takes: conv1 and PrimaryCaps each
-    need `kernel_size` pixels (17 for the paper's 9x9 kernels)."""
-    return 2 * kernel_size - 1
+    need `kernel_size` pixels (17 for the paper's 9x9 kernels), after the stem
+    has halved the image `stem_blocks` times."""
+    side = 2 * kernel_size - 1
+    return (side - 1) * 2**stem_blocks + 1
 
 
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
@@ -155,10 +172,15 @@ views_of, classifier_only, _layer_options = capsule_views.family_functions(CAPSU
 
 
 def architecture(train):
-    """The options a built CapsNet fixes: `capsule_views.architecture`'s and its
-    `class_capsules`."""
+    """The options a built CapsNet fixes: `capsule_views.architecture`'s, its
+    `class_capsules`, `stem_blocks` and `decoder_type` (None without a decoder)."""
     shared = isinstance(train.get_layer("digitcaps"), SharedCapsuleLayer)
-    return {**_layer_options(train), "class_capsules": "shared" if shared else "per-capsule"}
+    return {
+        **_layer_options(train),
+        "class_capsules": "shared" if shared else "per-capsule",
+        "stem_blocks": large_images.stem_blocks_of(train),
+        "decoder_type": large_images.decoder_type_of(train),
+    }
 
 
 loss = losses.margin_loss

@@ -17,6 +17,8 @@ FAMILY = register_family(
             "routings": "the CNN baseline has no capsules to route",
             "lam_recon": "the CNN baseline has no decoder",
             "class_capsules": "the CNN baseline has no capsules",
+            "stem_blocks": "the CNN baseline is the paper's three convolutions",
+            "decoder_type": "the CNN baseline has no decoder",
         },
         decoder=False,
         scores="probabilities",

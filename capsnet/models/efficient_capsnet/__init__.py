@@ -13,10 +13,11 @@ FAMILY = register_family(
         recipe=TrainingRecipe(
             epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
         ),
-        options=("shift_pixels", "lam_recon", "seed", "digits_per_image"),
+        options=("shift_pixels", "lam_recon", "seed", "digits_per_image", "decoder_type"),
         not_accepted={
             "routings": "efficient-capsnet routes in one self-attention step",
             "class_capsules": "efficient-capsnet's class capsules are its self-attention layer",
+            "stem_blocks": "efficient-capsnet's own convolutions come before its capsules",
         },
         legacy_layer="SelfAttentionCapsuleLayer",
         presets={

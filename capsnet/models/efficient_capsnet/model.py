@@ -4,7 +4,7 @@ import keras
 
 from capsnet import losses
 from capsnet.layers import DepthwisePrimaryCapsule, RandomShift, SelfAttentionCapsuleLayer, validation
-from capsnet.models import capsule_views
+from capsnet.models import capsule_views, large_images
 
 NAME = "efficient-capsnet"
 # The layers from image to class capsules, in order.
@@ -54,6 +54,7 @@ def build_efficient_capsnet(
     decoder=True,
     seed=None,
     digits_per_image=1,
+    decoder_type=None,
 ):
     """Build Efficient-CapsNet's training, evaluation and manipulation models.
 
@@ -74,6 +75,9 @@ def build_efficient_capsnet(
         seed: seed for the random shifts.
         digits_per_image: 2 for MultiMNIST pairs: two positives in the margin
             loss and one reconstruction per digit (needs shift_pixels=0).
+        decoder_type: "dense" (the paper's) or "deconv" (transposed
+            convolutions, `capsnet.models.large_images`); None: dense up to
+            40x40 pixels, else deconv.
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
@@ -95,7 +99,8 @@ def build_efficient_capsnet(
     capsules = digits(primary(features(shifted)))
     if not decoder:
         return capsule_views.without_decoder(NAME, images, capsules, CAPSULE_PATH, digits_per_image)
-    reconstruct = capsule_views.decoder_net(
+    reconstruct = large_images.decoder_of_type(
+        decoder_type,
         num_classes,
         dim_class_capsule,
         input_shape,
@@ -110,5 +115,13 @@ def build_efficient_capsnet(
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
 build = build_efficient_capsnet
 
-views_of, classifier_only, architecture = capsule_views.family_functions(CAPSULE_PATH)
+views_of, classifier_only, _layer_options = capsule_views.family_functions(CAPSULE_PATH)
+
+
+def architecture(train):
+    """The options a built Efficient-CapsNet fixes: `capsule_views.architecture`'s
+    and its `decoder_type` (None without a decoder)."""
+    return {**_layer_options(train), "decoder_type": large_images.decoder_type_of(train)}
+
+
 loss = losses.margin_loss
