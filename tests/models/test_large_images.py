@@ -65,7 +65,8 @@ def test_the_stem_and_the_capsules_match_the_reference():
     train = models.train
     images = np.random.default_rng(0).random((2, 46, 44, 2)).astype("float32")
     stem = [(numpy_of(layer.kernel), numpy_of(layer.bias)) for layer in train.get_layer("stem").layers]
-    features = reference.stem(images.astype(np.float64), stem)  # (2, 23, 22, 64): one row and column of padding, after
+    # (2, 23, 22, 64); the even sides pad one row and one column, after
+    features = reference.stem(images.astype(np.float64), stem)
     conv1, primary = train.get_layer("conv1"), train.get_layer("primarycaps")
     hidden = reference.relu(reference.conv2d(features, numpy_of(conv1.kernel), numpy_of(conv1.bias), 1))
     maps = reference.conv2d(hidden, numpy_of(primary.kernel), numpy_of(primary.bias), 2)
