@@ -335,7 +335,12 @@ def data_options(subset_help=None):
     show_default=True,
     help=PRECISION_HELP,
 )
-@click.option("--resume", is_flag=True, help="Continue the interrupted run in --save-dir.")
+@click.option(
+    "--resume",
+    is_flag=True,
+    help="Continue the interrupted run in --save-dir, with its --epochs, --batch-size, --lr and "
+    "--lr-decay unless given again.",
+)
 @click.option(
     "--checkpoint-every",
     type=click.IntRange(min=1),

@@ -3,6 +3,7 @@
 import contextlib
 import csv
 import json
+import math
 import os
 import sys
 from dataclasses import asdict
@@ -65,6 +66,8 @@ def settle_options(options, given):
                 f"{flag} applies to --model {', '.join(takers)} only: {why}; leave {flag} out"
             )
     recipe = family.recipe.as_options()
+    if options["resume"]:  # the interrupted run's settings, where the command line gives none
+        recipe.update(_recipe_of_interrupted_run(Path(options["save_dir"])))
     options.update({name: recipe[name] for name in RECIPE_OPTIONS if options[name] is None})
     fixed = [name for name in FIXED_BY_SAVED_MODEL if name in given]
     if saved and fixed:
@@ -74,6 +77,25 @@ def settle_options(options, given):
             f"leave {flags} out, or train a new model without {source}"
         )
     return TrainConfig(**options)
+
+
+def _recipe_of_interrupted_run(save_dir):
+    """The training settings (`RECIPE_OPTIONS`) that `save_dir/run.json` recorded,
+    so that a resumed run keeps its learning-rate schedule and batch size; {}
+    where there is no readable record (the family's recipe then applies)."""
+    try:
+        recorded = json.loads((save_dir / "run.json").read_text())["options"]
+        found = {name: recorded[name] for name in RECIPE_OPTIONS if name in recorded}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+    def plausible(name, value):  # a hand-edited record must not break the run
+        kinds = (int,) if name in ("epochs", "batch_size") else (int, float)
+        top = 1 if name == "lr_decay" else math.inf
+        right_kind = isinstance(value, kinds) and not isinstance(value, bool)
+        return right_kind and 0 < value <= top and value < math.inf
+
+    return {name: value for name, value in found.items() if plausible(name, value)}
 
 
 def run(config):

@@ -82,6 +82,23 @@ def test_resume_continues_at_epoch_two_with_optimizer_state(tmp_path, tiny_npz):
     assert (run["options"]["routings"], run["options"]["shift_pixels"]) == (2, 1)
 
 
+def test_resume_keeps_the_interrupted_runs_learning_rate_schedule(tmp_path, tiny_npz):
+    args = ["train", "--data", tiny_npz, "--seed", "2", "--save-dir", tmp_path]
+    first = invoke(*args, "--epochs", "1", "--lr", "1e-4", "--lr-decay", "0.5", "--batch-size", "15")
+    assert first.exit_code == 0, first.output
+    result = invoke(*args, "--epochs", "2", "--resume")
+    assert result.exit_code == 0, result.output
+    with open(tmp_path / "log.csv") as log:
+        rates = [float(row["learning_rate"]) for row in csv.DictReader(log)]
+    np.testing.assert_allclose(rates, [1e-4, 0.5e-4], rtol=1e-6)  # not the recipe's 1e-3 x 0.9
+    options = json.loads((tmp_path / "run.json").read_text())["options"]
+    assert (options["lr"], options["lr_decay"], options["batch_size"]) == (1e-4, 0.5, 15)
+    # What the command line gives still wins.
+    later = invoke(*args, "--epochs", "3", "--resume", "--lr", "1e-5")
+    assert later.exit_code == 0, later.output
+    assert json.loads((tmp_path / "run.json").read_text())["options"]["lr"] == 1e-5
+
+
 def test_resume_without_checkpoint_is_an_input_error(tmp_path, tiny_npz):
     from tests.helpers import assert_input_error
 
