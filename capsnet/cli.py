@@ -315,7 +315,7 @@ def data_options(subset_help=None):
 @class_capsules_option(
     "CapsNet's class capsules: per-capsule (the paper's, one matrix per primary capsule and class, "
     "growing with the image) or shared (one per primary capsule type and class, with coordinate "
-    "addition: the same weights at any image size; train it with --lr 1e-4, see the docs' Large images)."
+    "addition: the same weights at any image size; --lr then defaults to 1e-4, see the docs' Large images)."
 )
 @large_image_options
 @click.option(

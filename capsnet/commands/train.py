@@ -22,6 +22,7 @@ from capsnet.commands.configs import TrainConfig
 from capsnet.commands.progress import reading_images
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, check_input_shape, load_capsnet
+from capsnet.models.capsnet import SHARED_CLASS_CAPSULES_LR
 from capsnet.models.capsule_views import classes_layer, digits_per_image
 
 # Architecture options that a saved model (--weights, --resume) already fixes.
@@ -66,6 +67,8 @@ def settle_options(options, given):
                 f"{flag} applies to --model {', '.join(takers)} only: {why}; leave {flag} out"
             )
     recipe = family.recipe.as_options()
+    if options.get("class_capsules") == "shared":
+        recipe["lr"] = SHARED_CLASS_CAPSULES_LR
     if options["resume"]:  # the interrupted run's settings, where the command line gives none
         recipe.update(_recipe_of_interrupted_run(Path(options["save_dir"])))
     options.update({name: recipe[name] for name in RECIPE_OPTIONS if options[name] is None})

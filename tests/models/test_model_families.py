@@ -150,6 +150,15 @@ def test_train_takes_its_defaults_from_the_familys_recipe():
     assert (config.epochs, config.batch_size, config.lr, config.lr_decay) == (3, 100, 1e-3, 0.9)
 
 
+def test_shared_class_capsules_default_to_the_learning_rate_they_train_at():
+    # docs/large-images.md: at the recipe's 1e-3 the shared class capsules collapse
+    config = settle_options(_cli_options(class_capsules="shared"), given={"class_capsules"})
+    assert (config.lr, config.epochs, config.lr_decay) == (1e-4, 50, 0.9)
+    given = settle_options(_cli_options(class_capsules="shared", lr=3e-4), given={"class_capsules", "lr"})
+    assert given.lr == 3e-4
+    assert settle_options(_cli_options(class_capsules="per-capsule"), given=set()).lr == 1e-3
+
+
 def test_train_refuses_an_option_the_family_has_no_use_for():
     with pytest.raises(CapsNetInputError, match="--routings applies to --model capsnet only"):
         settle_options(_cli_options(model="efficient-capsnet"), given={"model", "routings"})

@@ -5,6 +5,10 @@ from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
 # How the class capsules hold their matrices: the paper's one per primary capsule and
 # class, or one per primary capsule type and class, shared over the grid (`SharedCapsuleLayer`).
 CLASS_CAPSULES = ("per-capsule", "shared")
+# The learning rate `capsnet train --class-capsules shared` defaults to: at the
+# recipe's 1e-3 the shared class capsules collapse to zero length within an epoch
+# (MNIST and CIFAR-10 at 1e-4: docs/large-images.md).
+SHARED_CLASS_CAPSULES_LR = 1e-4
 
 FAMILY = register_family(
     ModelFamily(
