@@ -67,7 +67,8 @@ def settle_options(options, given):
                 f"{flag} applies to --model {', '.join(takers)} only: {why}; leave {flag} out"
             )
     recipe = family.recipe.as_options()
-    if options.get("class_capsules") == "shared":
+    shared = "SharedCapsuleLayer" in families.layer_classes_of_file(saved) if saved else None
+    if shared or (not saved and options.get("class_capsules") == "shared"):
         recipe["lr"] = SHARED_CLASS_CAPSULES_LR
     if options["resume"]:  # the interrupted run's settings, where the command line gives none
         recipe.update(_recipe_of_interrupted_run(Path(options["save_dir"])))

@@ -28,6 +28,7 @@ from capsnet.models.registry import (
     family_of_layers,
     family_of_preset,
     get_family,
+    layer_classes,
     register_family,
     resolve_preset,
 )
@@ -73,6 +74,17 @@ def family_of_file(path):
         return None
 
 
+def layer_classes_of_file(path):
+    """The class names of the layers saved in `path` (a .keras file or a preset);
+    empty when the file cannot be read (loading it then says why)."""
+    from capsnet.model_files import read_config
+
+    try:
+        return layer_classes(read_config(resolve_preset(path)))
+    except (OSError, ValueError):
+        return set()
+
+
 def build(name, input_shape, num_classes, **options):
     """A new `CapsNetModels` of family `name` (see `ModelFamily.build`)."""
     return get_family(name).build(input_shape, num_classes, **options)
@@ -88,6 +100,8 @@ __all__ = [
     "classifier_only",
     "family_names",
     "family_of_config",
+    "layer_classes",
+    "layer_classes_of_file",
     "family_of_file",
     "family_of_model",
     "family_of_preset",

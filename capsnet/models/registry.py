@@ -193,6 +193,11 @@ def family_of_layers(layers):
     return next((f for f in _FAMILIES.values() if f.legacy_layer in classes), None)
 
 
+def layer_classes(config):
+    """The class names of every layer (and other serialised object) in a Keras config."""
+    return {layer["class_name"] for layer in _layer_configs(config)}
+
+
 def _layer_configs(config):
     """Every serialised object with a `class_name` inside a Keras config, depth first."""
     if isinstance(config, dict):

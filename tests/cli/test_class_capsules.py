@@ -36,6 +36,16 @@ def test_a_shared_model_trains_tests_predicts_and_resumes(tmp_path, tiny_npz):
     assert_input_error(changed, "--class-capsules cannot change a saved model")
 
 
+def test_training_on_from_a_shared_file_keeps_its_learning_rate(tmp_path, tiny_npz):
+    first, second = tmp_path / "first", tmp_path / "second"
+    options = ["--data", tiny_npz, "--batch-size", "10", "--seed", "2", "--epochs", "1"]
+    assert invoke("train", "--class-capsules", "shared", *options, "--save-dir", first).exit_code == 0
+    assert json.loads((first / "run.json").read_text())["options"]["lr"] == 1e-4
+    result = invoke("train", "--weights", first / "trained_model.keras", *options, "--save-dir", second)
+    assert result.exit_code == 0, result.output
+    assert json.loads((second / "run.json").read_text())["options"]["lr"] == 1e-4
+
+
 @pytest.mark.parametrize("model", ["efficient-capsnet", "cnn-baseline"])
 def test_other_families_refuse_the_option(model, tmp_path, tiny_npz):
     result = invoke(
