@@ -25,6 +25,7 @@ def default_decoder_type(input_shape):
 
 
 def check_decoder_type(decoder_type):
+    """`decoder_type` itself when it is one of `DECODER_TYPES`, else a ValueError."""
     if decoder_type not in DECODER_TYPES:
         raise ValueError(f"`decoder_type` must be one of {', '.join(DECODER_TYPES)}, got {decoder_type!r}")
     return decoder_type
