@@ -121,6 +121,8 @@ def test_the_stem_needs_an_image_it_can_halve():
 def test_bad_options_are_refused(options, match):
     with pytest.raises(ValueError, match=match):
         capsnet.build_capsnet(**options)
+    with pytest.raises(ValueError, match=match):
+        capsnet.build_capsnet(decoder=False, **options)
 
 
 def test_efficient_capsnet_takes_the_deconv_decoder():

@@ -117,6 +117,8 @@ def build_capsnet(
     if class_capsules not in CLASS_CAPSULES:
         choices = ", ".join(CLASS_CAPSULES)
         raise ValueError(f"`class_capsules` must be one of {choices}, got {class_capsules!r}")
+    if decoder_type is not None:
+        image_sizes.check_decoder_type(decoder_type)
     if stem_blocks is None:
         stem_blocks = image_sizes.default_stem_blocks(input_shape)
     validation.non_negative_int("stem_blocks", stem_blocks)

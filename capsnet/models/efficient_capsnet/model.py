@@ -4,7 +4,7 @@ import keras
 
 from capsnet import losses
 from capsnet.layers import DepthwisePrimaryCapsule, RandomShift, SelfAttentionCapsuleLayer, validation
-from capsnet.models import capsule_views, large_images
+from capsnet.models import capsule_views, image_sizes, large_images
 
 NAME = "efficient-capsnet"
 # The layers from image to class capsules, in order.
@@ -84,6 +84,8 @@ def build_efficient_capsnet(
     """
     input_shape = capsule_views.check_input_shape(input_shape)
     capsule_views.check_digits_per_image(digits_per_image, shift_pixels)
+    if decoder_type is not None:
+        image_sizes.check_decoder_type(decoder_type)
     validation.positive_int("num_classes", num_classes)
     capsule_views.check_image_side(
         "Efficient-CapsNet", input_shape, smallest_image_side(), "its backbone leaves a 1x1 grid"
