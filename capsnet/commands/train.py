@@ -47,17 +47,20 @@ def settle_options(options, given):
         given: the names of the options the user set.
 
     With --weights or --resume the saved model's family is trained (read from
-    the file), and the options its architecture fixes are refused.
+    the file), and the options its architecture fixes are refused unless they
+    restate it (`--model` its family; with --resume, the values its run.json
+    recorded): the same command plus --resume continues a run.
     """
     options = dict(options)
     saved = options["weights"] or (options["resume"] and Path(options["save_dir"]) / "checkpoint.keras")
     source = "--resume" if options["resume"] else "--weights"
-    if saved and "model" in given:
+    saved_family = saved and families.family_of_file(saved)
+    if saved_family and "model" in given and options["model"] != saved_family.name:
         raise CapsNetInputError(
             f"--model cannot change a saved model: --weights and --resume train the saved "
-            f"architecture; leave --model out, or train a new model without {source}"
+            f"architecture ({saved_family.name}); leave --model out, or train a new model without {source}"
         )
-    family = (saved and families.family_of_file(saved)) or families.get_family(options["model"])
+    family = saved_family or families.get_family(options["model"])
     options["model"] = family.name
     for option, why in family.not_accepted.items():
         if option in given:
@@ -70,10 +73,14 @@ def settle_options(options, given):
     shared = "SharedCapsuleLayer" in families.layer_classes_of_file(saved) if saved else None
     if shared or (not saved and options.get("class_capsules") == "shared"):
         recipe["lr"] = SHARED_CLASS_CAPSULES_LR
-    if options["resume"]:  # the interrupted run's settings, where the command line gives none
-        recipe.update(_recipe_of_interrupted_run(Path(options["save_dir"])))
+    recorded = _recorded_options(Path(options["save_dir"])) if options["resume"] else {}
+    recipe.update(_plausible_recipe(recorded))  # the interrupted run's, where the command line gives none
     options.update({name: recipe[name] for name in RECIPE_OPTIONS if options[name] is None})
-    fixed = [name for name in FIXED_BY_SAVED_MODEL if name in given]
+    fixed = [
+        name
+        for name in FIXED_BY_SAVED_MODEL
+        if name in given and not (name in recorded and recorded[name] == options[name])
+    ]
     if saved and fixed:
         flags = ", ".join("--" + name.replace("_", "-") for name in fixed)
         raise CapsNetInputError(
@@ -83,23 +90,28 @@ def settle_options(options, given):
     return TrainConfig(**options)
 
 
-def _recipe_of_interrupted_run(save_dir):
-    """The training settings (`RECIPE_OPTIONS`) that `save_dir/run.json` recorded,
-    so that a resumed run keeps its learning-rate schedule and batch size; {}
-    where there is no readable record (the family's recipe then applies)."""
+def _recorded_options(save_dir):
+    """The options `save_dir/run.json` recorded (the saved model's architecture
+    among them), or {} where there is no readable record."""
     try:
         recorded = json.loads((save_dir / "run.json").read_text())["options"]
-        found = {name: recorded[name] for name in RECIPE_OPTIONS if name in recorded}
     except (OSError, ValueError, KeyError, TypeError):
         return {}
+    return recorded if isinstance(recorded, dict) else {}
 
-    def plausible(name, value):  # a hand-edited record must not break the run
+
+def _plausible_recipe(recorded):
+    """The training settings (`RECIPE_OPTIONS`) among `recorded` that a run can
+    use, so a resumed run keeps its learning-rate schedule and batch size; a
+    hand-edited record must not break the run."""
+
+    def plausible(name, value):
         kinds = (int,) if name in ("epochs", "batch_size") else (int, float)
         top = 1 if name == "lr_decay" else math.inf
         right_kind = isinstance(value, kinds) and not isinstance(value, bool)
         return right_kind and 0 < value <= top and value < math.inf
 
-    return {name: value for name, value in found.items() if plausible(name, value)}
+    return {name: recorded[name] for name in RECIPE_OPTIONS if plausible(name, recorded.get(name))}
 
 
 def run(config):

@@ -99,6 +99,22 @@ def test_resume_keeps_the_interrupted_runs_learning_rate_schedule(tmp_path, tiny
     assert json.loads((tmp_path / "run.json").read_text())["options"]["lr"] == 1e-5
 
 
+def test_the_same_command_with_resume_continues(tmp_path, tiny_npz):
+    # The documented way to continue: repeat the command and add --resume. Options that
+    # restate what the saved model already is are not a change; a different value still is.
+    args = ["train", "--model", "capsnet", "--routings", "2", "--data", tiny_npz, "--batch-size", "10",
+            "--seed", "2", "--save-dir", tmp_path]  # fmt: skip
+    assert invoke(*args, "--epochs", "1").exit_code == 0
+    result = invoke(*args, "--epochs", "2", "--resume")
+    assert result.exit_code == 0, result.output
+    assert epochs_in_log(tmp_path) == [0, 1]
+    from tests.helpers import assert_input_error
+
+    assert_input_error(invoke(*args, "--epochs", "3", "--resume", "--routings", "3"), "--routings")
+    other = invoke(*args, "--epochs", "3", "--resume", "--model", "efficient-capsnet")
+    assert_input_error(other, "--model cannot change a saved model")
+
+
 def test_resume_without_checkpoint_is_an_input_error(tmp_path, tiny_npz):
     from tests.helpers import assert_input_error
 
