@@ -38,6 +38,7 @@ from capsnet.data import dataset_names
 from capsnet.models.capsnet import CLASS_CAPSULES
 from capsnet.models.image_sizes import DECODER_TYPES, PAPER_SIDE
 from capsnet.paper import LAM_RECON
+from capsnet.schedules import LR_SCHEDULES
 
 DATASETS = dataset_names()  # the data registry's, in its order
 PRECISION_HELP = "; ".join(f"{name}: {what}" for name, what in backends.PRECISIONS.items())
@@ -52,6 +53,19 @@ def _recipe_help(name):
         for family in families.family_names()
     )
     return f"[default: {values}]"
+
+
+def _family_recipes():
+    """family name -> its recipe names (`--recipe`), the default first."""
+    recipes = {}
+    for name in families.family_names():
+        family = families.get_family(name)
+        default = family.recipe_name()
+        recipes[name] = sorted(family.recipes, key=lambda recipe: recipe != default)
+    return recipes
+
+
+RECIPE_NAMES = sorted({name for names in _family_recipes().values() for name in names})
 
 
 class FiniteFloat(click.FloatRange):
@@ -302,7 +316,34 @@ def data_options(subset_help=None):
 @click.option(
     "--lr-decay",
     type=FiniteFloat(0, 1, min_open=True),
-    help="Learning rate multiplier per epoch. " + _recipe_help("lr_decay"),
+    help="Learning rate multiplier per epoch (per --lr-decay-steps steps with --lr-schedule "
+    "step-exponential). " + _recipe_help("lr_decay"),
+)
+@click.option(
+    "--recipe",
+    type=click.Choice(RECIPE_NAMES),
+    help="A named recipe for the training settings left out: "
+    + "; ".join(f"{family}: {', '.join(names)}" for family, names in _family_recipes().items())
+    + ". capsnet's paper: the authors' schedule (x0.96 every 2,000 steps, floor 1e-6, batch 128, "
+    "640 epochs, about 300,000 steps). [default: each family's first]",
+)
+@click.option(
+    "--lr-schedule",
+    type=click.Choice(LR_SCHEDULES),
+    help="epoch-exponential: x--lr-decay per epoch; step-exponential: x--lr-decay every "
+    "--lr-decay-steps steps, continuously; cosine: half a cosine down to --min-lr over the run. "
+    "[default: the recipe's]",
+)
+@click.option(
+    "--lr-decay-steps",
+    type=click.IntRange(min=1),
+    help="Steps per --lr-decay (step-exponential; default 2,000, the authors'), or the cosine's "
+    "length (default: the whole run).",
+)
+@click.option(
+    "--min-lr",
+    type=FiniteFloat(min=0),
+    help="The learning rate never goes below this. [default: the recipe's; 0, or 1e-6 for paper]",
 )
 @click.option(
     "--lam-recon",
@@ -338,8 +379,8 @@ def data_options(subset_help=None):
 @click.option(
     "--resume",
     is_flag=True,
-    help="Continue the interrupted run in --save-dir, with its --epochs, --batch-size, --lr and "
-    "--lr-decay unless given again.",
+    help="Continue the interrupted run in --save-dir, with its recipe (--epochs, --batch-size and "
+    "the learning-rate schedule) unless given again.",
 )
 @click.option(
     "--checkpoint-every",

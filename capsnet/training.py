@@ -34,7 +34,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from capsnet import backends, exact_resume, fast_ops, losses, metrics
+from capsnet import backends, exact_resume, fast_ops, losses, metrics, schedules
 from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
 from capsnet.data.batches import Batches, Examples, FollowEpochs
@@ -43,6 +43,7 @@ from capsnet.epoch_timer import EpochTimer
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, link_or_copy, load_capsnet
 from capsnet.models.capsule_views import digits_per_image
+from capsnet.step_schedules import LogLearningRate
 
 # The accuracy's column in Keras's logs and log.csv: a capsule model's training
 # model has several outputs, so Keras prefixes the name of its lengths' layer;
@@ -81,8 +82,10 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     their ops up when the compiled step is traced, so training is fast without
     any setup call.
 
-    `jit_compile`: Keras's setting ("auto": XLA for JAX, and for TensorFlow on
-    GPUs only; True on torch means torch.compile).
+    `lr`: a float, or a Keras `LearningRateSchedule` of the step
+    (`capsnet.step_schedules.per_step`). `jit_compile`: Keras's setting
+    ("auto": XLA for JAX, and for TensorFlow on GPUs only; True on torch means
+    torch.compile).
     """
     backends.ensure_fast_paths()
     optimizer = keras.optimizers.Adam(learning_rate=lr)
@@ -105,7 +108,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     )
 
 
-def load_for_resume(path):
+def load_for_resume(path, lr=1e-3):
     """A saved training model, compiled, with its Adam state restored, on any backend.
 
     Keras records the optimizer's backend-specific class (a torch-trained file
@@ -113,10 +116,12 @@ def load_for_resume(path):
     fails to train under TensorFlow. So the model is loaded uncompiled, a
     fresh Adam is built on this backend, and `Model.load_weights` reads the
     file's weights and optimizer variables (iterations, learning rate,
-    moments: one layout on every backend) into it.
+    moments: one layout on every backend) into it. `lr`: the run's learning
+    rate or per-step schedule (`compile_for_training`); a float is overwritten
+    by the file's, and a schedule goes on from the file's step count.
     """
     models = load_capsnet(path)
-    compile_for_training(models.train)
+    compile_for_training(models.train, lr)
     models.train.optimizer.build(models.train.trainable_variables)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -503,6 +508,8 @@ def fit(
     lr_decay,
     num_classes,
     epoch_times,
+    lr_schedule="epoch-exponential",
+    min_lr=0.0,
     initial_epoch=0,
     best_val_accuracy=None,
     sync=lambda: None,
@@ -517,6 +524,10 @@ def fit(
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
     to `epoch_times` (so they survive an interruption).
+
+    The learning rate follows `lr_schedule` (`capsnet.schedules`): for
+    "epoch-exponential" it is set to max(lr x lr_decay^epoch, min_lr) before each
+    epoch; the per-step schedules are the compiled optimizer's own.
 
     `group`: the `ProcessGroup` this process trains in (`OneProcess()` when
     None): it shards the data (`batch_size` is the global batch), and only its
@@ -545,7 +556,10 @@ def fit(
     train = examples_for(train_model, data.train_examples(num_classes))
     validation = examples_for(train_model, data.test_examples(num_classes))
     stop = GracefulStop(group.agree)
-    callbacks = [stop, keras.callbacks.LearningRateScheduler(lambda epoch: lr * lr_decay**epoch)]
+    # A per-step schedule is the optimizer's own (compile_for_training); log its rate.
+    by_epoch = schedules.per_epoch(lr_schedule, lr, lr_decay, min_lr)
+    rate = LogLearningRate() if by_epoch is None else keras.callbacks.LearningRateScheduler(by_epoch)
+    callbacks = [stop, rate]
     if group.chief:
         log_rows = earlier_log_rows(save_dir, initial_epoch)
         checkpoints = SafeCheckpoint(

@@ -53,7 +53,11 @@ class TrainConfig(DataConfig):
     epochs: int = 50
     batch_size: int = 100
     lr: float = 1e-3
-    lr_decay: float = 0.9  # learning-rate multiplier per epoch
+    lr_decay: float = 0.9  # learning-rate multiplier per epoch (per lr_decay_steps: step-exponential)
+    recipe: str | None = None  # the family's recipe these settings came from (None: set by hand)
+    lr_schedule: str = "epoch-exponential"  # capsnet.schedules.LR_SCHEDULES
+    lr_decay_steps: int | None = None  # None: the schedule's default (capsnet.step_schedules.per_step)
+    min_lr: float = 0.0  # the floor of every schedule
     lam_recon: float = LAM_RECON
     routings: int = 3
     class_capsules: str = "per-capsule"  # capsnet.models.capsnet.CLASS_CAPSULES

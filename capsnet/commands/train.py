@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 import keras
 
-from capsnet import backends, exact_resume, plots, training
+from capsnet import backends, exact_resume, plots, schedules, step_schedules, training
 from capsnet import data as datasets
 from capsnet import models as families
 from capsnet import save_dir as save_dirs
@@ -34,7 +34,9 @@ FIXED_BY_SAVED_MODEL = (
     "stem_blocks",
     "decoder_type",
 )
-RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay")
+RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "min_lr")
+# What `capsnet.schedules.check_schedule` and `capsnet.step_schedules.per_step` take, in order.
+SCHEDULE_OPTIONS = ("lr_schedule", "lr", "lr_decay", "lr_decay_steps", "min_lr")
 DEFAULT_SHIFT_PIXELS = 2  # the paper's: up to 2 pixels each way
 
 
@@ -69,13 +71,25 @@ def settle_options(options, given):
             raise CapsNetInputError(
                 f"{flag} applies to --model {', '.join(takers)} only: {why}; leave {flag} out"
             )
-    recipe = family.recipe.as_options()
+    recorded = _recorded_options(Path(options["save_dir"])) if options["resume"] else {}
+    if options.get("recipe") is None and recorded.get("recipe") in family.recipes:
+        options["recipe"] = recorded["recipe"]
+    chosen = family.recipe_named(options.get("recipe"))
+    options["recipe"] = options.get("recipe") or family.recipe_name()
+    recipe = chosen.as_options()
     shared = "SharedCapsuleLayer" in families.layer_classes_of_file(saved) if saved else None
     if shared or (not saved and options.get("class_capsules") == "shared"):
         recipe["lr"] = SHARED_CLASS_CAPSULES_LR
-    recorded = _recorded_options(Path(options["save_dir"])) if options["resume"] else {}
     recipe.update(_plausible_recipe(recorded))  # the interrupted run's, where the command line gives none
-    options.update({name: recipe[name] for name in RECIPE_OPTIONS if options[name] is None})
+    options.update({name: recipe[name] for name in RECIPE_OPTIONS if options.get(name) is None})
+    schedules.check_schedule(*(options[name] for name in SCHEDULE_OPTIONS))
+    if recorded and options["lr_schedule"] != recorded.get("lr_schedule", schedules.DEFAULT_LR_SCHEDULE):
+        # The per-step schedules live in the optimizer, the per-epoch one in a variable of it.
+        raise CapsNetInputError(
+            f"--lr-schedule cannot change on --resume: {options['save_dir']} trains with "
+            f"{recorded.get('lr_schedule', schedules.DEFAULT_LR_SCHEDULE)}; leave --lr-schedule and "
+            f"--recipe out, or train a new model"
+        )
     fixed = [
         name
         for name in FIXED_BY_SAVED_MODEL
@@ -106,10 +120,14 @@ def _plausible_recipe(recorded):
     hand-edited record must not break the run."""
 
     def plausible(name, value):
-        kinds = (int,) if name in ("epochs", "batch_size") else (int, float)
+        if name == "lr_schedule":
+            return value in schedules.LR_SCHEDULES
+        kinds = (int,) if name in ("epochs", "batch_size", "lr_decay_steps") else (int, float)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            return False
         top = 1 if name == "lr_decay" else math.inf
-        right_kind = isinstance(value, kinds) and not isinstance(value, bool)
-        return right_kind and 0 < value <= top and value < math.inf
+        bottom_ok = value >= 0 if name == "min_lr" else value > 0
+        return bottom_ok and value <= top and value < math.inf
 
     return {name: recorded[name] for name in RECIPE_OPTIONS if plausible(name, recorded.get(name))}
 
@@ -195,6 +213,8 @@ def _train(config, plugin, data, save_dir, scope, group):
             batch_size=config.batch_size,
             lr=config.lr,
             lr_decay=config.lr_decay,
+            lr_schedule=config.lr_schedule,
+            min_lr=config.min_lr,
             num_classes=num_classes,
             epoch_times=epoch_times,
             resumed=resumed,
@@ -230,7 +250,7 @@ def _models(config, data, save_dir):
     if config.resume:
         state = training.read_checkpoint_state(save_dir)
         checkpoint = save_dir / "checkpoint.keras"
-        models = training.load_for_resume(checkpoint)
+        models = training.load_for_resume(checkpoint, learning_rate(config, data))
         training.check_resumed_step(models, state, checkpoint)
         # Before group.prepare, which offsets each process's random generators.
         exact_resume.restore_seed_states(models.train, state["seeds"])
@@ -245,8 +265,14 @@ def _models(config, data, save_dir):
     else:
         models = build_model(config, data)
         classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None
-    training.compile_for_training(models.train, config.lr)
+    training.compile_for_training(models.train, learning_rate(config, data))
     return models, None
+
+
+def learning_rate(config, data):
+    """The optimizer's learning rate: `config.lr`, or the per-step schedule it names."""
+    total_steps = schedules.steps_per_epoch(data.num_train, config.batch_size) * config.epochs
+    return step_schedules.per_step(*(getattr(config, name) for name in SCHEDULE_OPTIONS), total_steps)
 
 
 def build_model(config, data):

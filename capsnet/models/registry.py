@@ -24,13 +24,20 @@ SCORE_WORDS = {"lengths": "length", "probabilities": "probability"}
 
 @dataclass(frozen=True)
 class TrainingRecipe:
-    """The training settings a family's paper used: the defaults of `capsnet train`."""
+    """Training settings a family trains with by default, or by name (`--recipe`).
+
+    `lr_decay` is the multiplier per epoch (`lr_schedule` "epoch-exponential")
+    or per `lr_decay_steps` steps ("step-exponential"); see `capsnet.schedules`.
+    """
 
     epochs: int
     batch_size: int
     lr: float
-    lr_decay: float  # learning-rate multiplier per epoch
+    lr_decay: float
     source: str  # where the figures come from
+    lr_schedule: str = "epoch-exponential"
+    lr_decay_steps: int | None = None
+    min_lr: float = 0.0
 
     def as_options(self):
         return {
@@ -38,7 +45,24 @@ class TrainingRecipe:
             "batch_size": self.batch_size,
             "lr": self.lr,
             "lr_decay": self.lr_decay,
+            "lr_schedule": self.lr_schedule,
+            "lr_decay_steps": self.lr_decay_steps,
+            "min_lr": self.min_lr,
         }
+
+
+# CapsNet's two recipes, also the CNN baseline's (the paper trains both alike).
+SEED_RECIPE = TrainingRecipe(
+    # The seed project's (CapsNet-Keras): 50 epochs, batch 100, Adam 1e-3 x0.9 per epoch.
+    epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017); CapsNet-Keras"
+)  # fmt: skip
+PAPER_RECIPE = TrainingRecipe(
+    # The authors' (tensorflow/models, research/capsules: experiment.py, models/model.py):
+    # Adam 1e-3 decayed x0.96 every 2,000 steps, continuously, floored at 1e-6, batch 128,
+    # 300,000 steps: 640 epochs of 469 steps (60,000 images) make 300,160.
+    epochs=640, batch_size=128, lr=1e-3, lr_decay=0.96, lr_schedule="step-exponential",
+    lr_decay_steps=2000, min_lr=1e-6, source="the authors' code, tensorflow/models research/capsules",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -55,7 +79,9 @@ class ModelFamily:
             shifts: what presets and exports hold),
             `architecture(train_model) -> dict` and `loss`, the Keras loss
             of the class scores (`y_true, y_pred -> (batch,)`).
-        recipe: the `TrainingRecipe` the family's paper trained with.
+        recipe: the `TrainingRecipe` `capsnet train` uses by default.
+        recipes: recipe name -> `TrainingRecipe`, the choices of `--recipe`
+            (the default among them under its name).
         options: the build options the family accepts besides `input_shape`
             and `num_classes` (what `capsnet train` may pass on).
         not_accepted: option -> why the family has no use for it (the
@@ -76,6 +102,7 @@ class ModelFamily:
     summary: str
     module: str
     recipe: TrainingRecipe
+    recipes: dict = field(default_factory=dict)
     options: tuple = ()
     not_accepted: dict = field(default_factory=dict)
     legacy_layer: str | None = None
@@ -114,6 +141,19 @@ class ModelFamily:
     def loss(self):
         """The loss of the class scores, for `compile` (the reconstruction losses are in the model)."""
         return self._module().loss
+
+    def recipe_named(self, name):
+        """The recipe `--recipe name` picks (None: the default one)."""
+        if name is None:
+            return self.recipe
+        if name not in self.recipes:
+            choices = ", ".join(self.recipes) or "none but its default"
+            raise CapsNetInputError(f"--recipe {name}: --model {self.name} has the recipes {choices}")
+        return self.recipes[name]
+
+    def recipe_name(self):
+        """The default recipe's name."""
+        return next((name for name, recipe in self.recipes.items() if recipe == self.recipe), None)
 
     def accepts(self, option):
         return option in self.options

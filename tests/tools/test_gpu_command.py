@@ -500,3 +500,15 @@ def test_summary_marks_epochs_timed_as_a_whole_fit_call(tmp_path):
     (tmp_path / "bench" / "jax-b1024" / "bench.json").write_text(json.dumps(record))
     text = summary.markdown(summary.rows(tmp_path, "NVIDIA H100"), "NVIDIA H100", ["jax"])
     assert "| 6.7 (whole call) |" in text and "| 4.4 |" in text and "(whole call): a fit() call" in text
+
+
+def test_the_paper_recipe_part_trains_with_the_recipe_not_the_seed_settings(tmp_path):
+    from tools.gpu import training
+
+    settings = _settings(tmp_path)
+    (run,) = training.paper_recipe_runs(settings)
+    args = [str(a) for a in training._train_args(settings, run, tmp_path / "work", resume=False)]
+    assert args[:4] == ["--recipe", "paper", "--epochs", "640"]
+    assert "--lr-decay" not in args and "--batch-size" not in args and "--lr" not in args
+    assert training.paper_recipe_runs(_settings(tmp_path, "--epochs", "20"))[0].epochs == 20
+    assert "paper" in gpu_run.PARTS and "paper" not in gpu_run.ALL

@@ -75,6 +75,8 @@ class Settings:
     seed: int
     shared: Path
     fashion_idx: Path
+    # Whether --epochs was given (the paper-recipe run has its recipe's otherwise).
+    epochs_given: bool = False
     # Train the runs of mnist, ablation and fashion side by side on the one GPU.
     together: bool = False
     # Seconds the bench leaves unused for the parts after it.

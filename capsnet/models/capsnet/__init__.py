@@ -1,6 +1,6 @@
 """CapsNet with dynamic routing (Sabour, Frosst & Hinton, 2017): the `capsnet` family."""
 
-from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
+from capsnet.models.registry import PAPER_RECIPE, SEED_RECIPE, ModelFamily, register_family
 
 # How the class capsules hold their matrices: the paper's one per primary capsule and
 # class, or one per primary capsule type and class, shared over the grid (`SharedCapsuleLayer`).
@@ -15,10 +15,8 @@ FAMILY = register_family(
         name="capsnet",
         summary="dynamic routing (Sabour et al., 2017)",
         module="capsnet.models.capsnet.model",
-        # The seed project's recipe (CapsNet-Keras: 50 epochs, batch 100, Adam 1e-3 x 0.9 per epoch).
-        recipe=TrainingRecipe(
-            epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017); CapsNet-Keras"
-        ),
+        recipe=SEED_RECIPE,
+        recipes={"seed": SEED_RECIPE, "paper": PAPER_RECIPE},
         options=(
             "routings",
             "shift_pixels",

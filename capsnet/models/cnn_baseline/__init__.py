@@ -1,6 +1,6 @@
 """The paper's baseline CNN (Sabour et al., 2017, Section 5): the `cnn-baseline` family."""
 
-from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
+from capsnet.models.registry import PAPER_RECIPE, SEED_RECIPE, ModelFamily, register_family
 
 FAMILY = register_family(
     ModelFamily(
@@ -8,10 +8,9 @@ FAMILY = register_family(
         summary="the paper's baseline CNN, 35.4M parameters at 28x28 (Sabour et al., 2017)",
         module="capsnet.models.cnn_baseline.model",
         # The paper trains the baseline like CapsNet (Adam, 2-pixel shifts) and gives
-        # no schedule of its own: CapsNet's recipe, so the two compare on one footing.
-        recipe=TrainingRecipe(
-            epochs=50, batch_size=100, lr=1e-3, lr_decay=0.9, source="Sabour et al. (2017), as CapsNet"
-        ),
+        # no schedule of its own: CapsNet's recipes, so the two compare on one footing.
+        recipe=SEED_RECIPE,
+        recipes={"seed": SEED_RECIPE, "paper": PAPER_RECIPE},
         options=("shift_pixels", "seed"),
         not_accepted={
             "routings": "the CNN baseline has no capsules to route",

@@ -4,15 +4,18 @@ from pathlib import Path
 
 from capsnet.models.registry import ModelFamily, TrainingRecipe, register_family
 
+# The authors' MNIST configuration (EscVM/Efficient-CapsNet, config.json).
+RECIPE = TrainingRecipe(
+    epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
+)
+
 FAMILY = register_family(
     ModelFamily(
         name="efficient-capsnet",
         summary="self-attention routing (Mazzia et al., 2021)",
         module="capsnet.models.efficient_capsnet.model",
-        # The authors' MNIST configuration (EscVM/Efficient-CapsNet, config.json).
-        recipe=TrainingRecipe(
-            epochs=150, batch_size=16, lr=5e-4, lr_decay=0.97, source="Efficient-CapsNet's config.json"
-        ),
+        recipe=RECIPE,
+        recipes={"paper": RECIPE},
         options=("shift_pixels", "lam_recon", "seed", "digits_per_image", "decoder_type"),
         not_accepted={
             "routings": "efficient-capsnet routes in one self-attention step",
