@@ -11,33 +11,16 @@
 
 The per-step schedules are Keras `LearningRateSchedule`s of the optimizer's step
 count (`capsnet.step_schedules`), so a resumed run goes on at the step it
-stopped at. This module imports no Keras: the command line checks its options
-before the backend is chosen.
+stopped at. This module imports no Keras: the command line reads its names before the
+backend is chosen.
 """
 
 import math
-
-from capsnet.errors import CapsNetInputError
 
 LR_SCHEDULES = ("epoch-exponential", "step-exponential", "cosine")
 DEFAULT_LR_SCHEDULE = "epoch-exponential"
 # The authors' decay period, the default of `step-exponential`.
 AUTHORS_DECAY_STEPS = 2000
-
-
-def check_schedule(lr_schedule, lr, lr_decay, lr_decay_steps, min_lr):
-    """Refuse settings that do not make a schedule, with the option to change."""
-    if lr_schedule not in LR_SCHEDULES:
-        raise CapsNetInputError(f"--lr-schedule {lr_schedule!r}: choose one of {', '.join(LR_SCHEDULES)}")
-    if min_lr >= lr:
-        raise CapsNetInputError(f"--min-lr {min_lr:g} is not below --lr {lr:g}; lower --min-lr")
-    if lr_decay_steps is not None and lr_schedule == "epoch-exponential":
-        raise CapsNetInputError(
-            "--lr-decay-steps applies to --lr-schedule step-exponential or cosine; leave it out, "
-            "or choose one of those"
-        )
-    if not 0 < lr_decay <= 1:
-        raise CapsNetInputError(f"--lr-decay {lr_decay:g} is not in (0, 1]; use e.g. 0.9")
 
 
 def per_epoch(lr_schedule, lr, lr_decay, min_lr=0.0):

@@ -35,7 +35,7 @@ FIXED_BY_SAVED_MODEL = (
     "decoder_type",
 )
 RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "min_lr")
-# What `capsnet.schedules.check_schedule` and `capsnet.step_schedules.per_step` take, in order.
+# What `_check_schedule` and `capsnet.step_schedules.per_step` take, in order.
 SCHEDULE_OPTIONS = ("lr_schedule", "lr", "lr_decay", "lr_decay_steps", "min_lr")
 DEFAULT_SHIFT_PIXELS = 2  # the paper's: up to 2 pixels each way
 
@@ -74,6 +74,10 @@ def settle_options(options, given):
     recorded = _recorded_options(Path(options["save_dir"])) if options["resume"] else {}
     if options.get("recipe") is None and recorded.get("recipe") in family.recipes:
         options["recipe"] = recorded["recipe"]
+    if options.get("recipe") is not None and options["recipe"] not in family.recipes:
+        raise CapsNetInputError(
+            f"--recipe {options['recipe']}: --model {family.name} has the recipes {', '.join(family.recipes)}"
+        )
     chosen = family.recipe_named(options.get("recipe"))
     options["recipe"] = options.get("recipe") or family.recipe_name()
     recipe = chosen.as_options()
@@ -82,7 +86,7 @@ def settle_options(options, given):
         recipe["lr"] = SHARED_CLASS_CAPSULES_LR
     recipe.update(_plausible_recipe(recorded))  # the interrupted run's, where the command line gives none
     options.update({name: recipe[name] for name in RECIPE_OPTIONS if options.get(name) is None})
-    schedules.check_schedule(*(options[name] for name in SCHEDULE_OPTIONS))
+    _check_schedule(*(options[name] for name in SCHEDULE_OPTIONS))
     if recorded and options["lr_schedule"] != recorded.get("lr_schedule", schedules.DEFAULT_LR_SCHEDULE):
         # The per-step schedules live in the optimizer, the per-epoch one in a variable of it.
         raise CapsNetInputError(
@@ -102,6 +106,23 @@ def settle_options(options, given):
             f"leave {flags} out, or train a new model without {source}"
         )
     return TrainConfig(**options)
+
+
+def _check_schedule(lr_schedule, lr, lr_decay, lr_decay_steps, min_lr):
+    """Refuse settings that do not make a schedule, with the option to change."""
+    if lr_schedule not in schedules.LR_SCHEDULES:
+        raise CapsNetInputError(
+            f"--lr-schedule {lr_schedule!r}: choose one of {', '.join(schedules.LR_SCHEDULES)}"
+        )
+    if min_lr >= lr:
+        raise CapsNetInputError(f"--min-lr {min_lr:g} is not below --lr {lr:g}; lower --min-lr")
+    if lr_decay_steps is not None and lr_schedule == "epoch-exponential":
+        raise CapsNetInputError(
+            "--lr-decay-steps applies to --lr-schedule step-exponential or cosine; leave it out, "
+            "or choose one of those"
+        )
+    if not 0 < lr_decay <= 1:
+        raise CapsNetInputError(f"--lr-decay {lr_decay:g} is not in (0, 1]; use e.g. 0.9")
 
 
 def _recorded_options(save_dir):

@@ -148,7 +148,7 @@ class ModelFamily:
             return self.recipe
         if name not in self.recipes:
             choices = ", ".join(self.recipes) or "none but its default"
-            raise CapsNetInputError(f"--recipe {name}: --model {self.name} has the recipes {choices}")
+            raise CapsNetInputError(f"recipe={name!r}: model family {self.name!r} has the recipes {choices}")
         return self.recipes[name]
 
     def recipe_name(self):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from capsnet import schedules
+from capsnet.commands.train import _check_schedule
 from capsnet.errors import CapsNetInputError
 from capsnet.step_schedules import FlooredExponentialDecay, per_step
 
@@ -90,7 +91,7 @@ def test_adam_takes_each_step_at_that_steps_rate():
 )
 def test_settings_that_make_no_schedule_are_refused(settings, fragment):
     with pytest.raises(CapsNetInputError, match=fragment.replace("(", r"\(").replace("]", r"\]")):
-        schedules.check_schedule(*settings)
+        _check_schedule(*settings)
 
 
 def test_steps_per_epoch_counts_the_last_smaller_batch():
