@@ -114,6 +114,12 @@ def ensure_fast_paths():
     return fast_ops.registered()
 
 
+def steps_per_execution(requested):
+    """How many of `requested` training steps the active backend runs per compiled
+    call of Keras's fit (`Model.compile(steps_per_execution=...)`)."""
+    return active().steps_per_execution(requested)
+
+
 def environment(plugin, precision="float32"):
     """Backend, versions, devices, precision and fast paths: for run.json, bench and info."""
     import keras

@@ -21,6 +21,11 @@ def devices():
     return [f"{d.platform}:{d.id} {d.device_kind}" for d in jax.devices()]
 
 
+def steps_per_execution(requested):
+    # Keras's JAX trainer runs them in one jitted loop.
+    return requested
+
+
 def on_gpu():
     return jax.default_backend() == "gpu"
 

@@ -39,6 +39,9 @@ class Plugin(Protocol):
         the ops that took longest: `[{"where", "op", "calls", "total_ms"}]`, GPU
         kernels where there is a GPU (`capsnet.backends.op_times`)."""
 
+    def steps_per_execution(self, requested: int) -> int:
+        """How many of `requested` training steps Keras's fit can run per compiled call here."""
+
     def install_fast_paths(self) -> list[str]:
         """Register the measured faster ops in `capsnet.fast_ops`; returns their names."""
 

@@ -22,6 +22,11 @@ def devices():
     return [f"{d.device_type}:{d.name}" for d in tf.config.list_logical_devices()]
 
 
+def steps_per_execution(requested):
+    # Keras's TensorFlow trainer runs them in one tf.function loop.
+    return requested
+
+
 def on_gpu():
     return bool(tf.config.list_physical_devices("GPU"))
 

@@ -22,6 +22,11 @@ def devices():
     return found
 
 
+def steps_per_execution(requested):
+    # Keras's torch trainer refuses steps_per_execution > 1.
+    return 1
+
+
 def on_gpu():
     return torch.cuda.is_available()
 

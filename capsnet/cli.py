@@ -616,6 +616,14 @@ def bench_options(command):
             "fit() runs two and the second is timed.",
         ),
         click.option(
+            "--steps-per-execution",
+            type=click.IntRange(min=1),
+            default=1,
+            show_default=True,
+            help="Training steps per compiled call in the fit() epoch of --images (Keras's "
+            "steps_per_execution; jax and tensorflow, torch runs 1).",
+        ),
+        click.option(
             "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
         ),
         click.option(

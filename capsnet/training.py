@@ -72,7 +72,7 @@ def score_loss(train_model):
     return losses.margin_loss if family is None else family.loss()
 
 
-def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
+def compile_for_training(train_model, lr=1e-3, jit_compile="auto", steps_per_execution=1):
     """Adam and the family's loss of the class scores (a capsule family's margin
     loss on the lengths, with two positives for MultiMNIST pairs; the CNN
     baseline's cross entropy); the reconstruction losses are in the model.
@@ -85,7 +85,9 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
     `lr`: a float, or a Keras `LearningRateSchedule` of the step
     (`capsnet.step_schedules.per_step`). `jit_compile`: Keras's setting
     ("auto": XLA for JAX, and for TensorFlow on GPUs only; True on torch means
-    torch.compile).
+    torch.compile). `steps_per_execution`: training steps per compiled call of
+    `fit` (Keras's; the backend plug-in says how many it can run,
+    `capsnet.backends.steps_per_execution`).
     """
     backends.ensure_fast_paths()
     optimizer = keras.optimizers.Adam(learning_rate=lr)
@@ -105,6 +107,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto"):
         loss=[score_loss(train_model)] + [None] * reconstructions,
         metrics=[[metrics.accuracy_metric(digits_per_image(train_model))]] + [[]] * reconstructions,
         jit_compile=jit_compile,
+        steps_per_execution=steps_per_execution,
     )
 
 

@@ -109,6 +109,7 @@ class BenchConfig:
     steps: int = 10
     warmup: int = 3
     images: int = 0  # also time one fit() epoch over this many images
+    steps_per_execution: int = 1  # that epoch's training steps per compiled call (where the backend can)
     precision: str = "float32"
     jit: bool | None = None  # None: Keras's "auto"
     fast_paths: bool = True

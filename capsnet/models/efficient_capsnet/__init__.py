@@ -28,7 +28,7 @@ FAMILY = register_family(
                 "Efficient-CapsNet (Mazzia et al., 2021) trained on MNIST; class lengths only (no decoder)"
             ),
             "efficient-capsnet-multimnist": (
-                "Efficient-CapsNet trained on MultiMNIST pairs (36 epochs of 30,000 on a CPU); "
+                "Efficient-CapsNet trained on MultiMNIST pairs (48 epochs of 30,000 on a CPU); "
                 "names the two digits of a 36x36 image; class lengths only (no decoder)"
             ),
         },
