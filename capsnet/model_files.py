@@ -117,3 +117,31 @@ def check_input_shape(models, input_shape, what="the data"):
             f"the model takes images of shape {expected} but {what} has {tuple(input_shape)}; "
             f"use a model trained on this kind of image, or train one"
         )
+
+
+def start_from(trained, new, source="the trained model"):
+    """Copy every weighted layer of `trained` into the layer of the same name in
+    `new` (a `CapsNetModels` each), and the class names with them: how a
+    classifier saved without its decoder (a preset) is trained further, the
+    capsule layers from the file and the decoder fresh.
+
+    Raises:
+        CapsNetInputError: a layer of `trained` has no counterpart in `new`, or
+            one of another shape (another family, image size or class count).
+    """
+    from capsnet.models.capsule_views import classes_layer
+
+    layers = {layer.name: layer for layer in new.train.layers}
+    for layer in trained.train.layers:
+        if not layer.weights:
+            continue
+        counterpart = layers.get(layer.name)
+        shapes = [tuple(w.shape) for w in layer.weights]
+        if counterpart is None or shapes != [tuple(w.shape) for w in counterpart.weights]:
+            raise CapsNetInputError(
+                f"the layer {layer.name!r} of {source} does not fit the new model (weights {shapes}); "
+                f"start from a model of the same family, image size and classes"
+            )
+        counterpart.set_weights(layer.get_weights())
+    classes_layer(new.train).class_names = classes_layer(trained.train).class_names
+    return new

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import click
@@ -21,7 +21,7 @@ from capsnet.commands.class_match import check_class_names
 from capsnet.commands.configs import TrainConfig
 from capsnet.commands.progress import reading_images
 from capsnet.errors import CapsNetInputError
-from capsnet.model_files import atomic_save, check_input_shape, load_capsnet
+from capsnet.model_files import atomic_save, check_input_shape, load_capsnet, start_from
 from capsnet.models.capsnet import SHARED_CLASS_CAPSULES_LR
 from capsnet.models.capsule_views import classes_layer, digits_per_image
 
@@ -278,11 +278,12 @@ def _models(config, data, save_dir):
         return models, state
     if config.weights:
         models = load_capsnet(config.weights)
-        if models.manipulate is None and families.family_of_model(models.train).decoder:
-            raise CapsNetInputError(
-                f"{config.weights} has no decoder (a preset, or built without one), so it cannot be "
-                f"trained further here; train a new model, or start from a file written by `capsnet train`"
-            )
+        family = families.family_of_model(models.train)
+        if models.manipulate is None and family.decoder:
+            # A preset keeps no decoder: its capsule layers go on, with a new decoder.
+            check_input_shape(models, data.input_shape, f"--data {config.data or config.dataset}")
+            full = build_model(replace(config, model=family.name), data)
+            models = start_from(models, full, source=str(config.weights))
     else:
         models = build_model(config, data)
         classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from capsnet.data import SAMPLE
+from capsnet.model_files import load_capsnet
 from capsnet.models import all_presets
 from capsnet.models import resolve_preset as resolve
 from tests.helpers import assert_input_error, invoke
@@ -75,7 +76,38 @@ def test_a_file_of_the_same_name_wins(tmp_path, monkeypatch):
     assert_input_error(invoke("test", "--dataset", "sample", "--weights", "efficient-capsnet-mnist"), "zip")
 
 
-@pytest.mark.parametrize("command", ["train", "manipulate"])
-def test_a_preset_without_decoder_is_refused_where_one_is_needed(command, tmp_path):
+def test_a_preset_without_decoder_is_refused_where_one_is_needed(tmp_path):
     args = ["--weights", "efficient-capsnet-mnist", "--dataset", "sample", "--save-dir", tmp_path]
-    assert_input_error(invoke(command, *args), "no decoder")
+    assert_input_error(invoke("manipulate", *args), "no decoder")
+
+
+def test_training_goes_on_from_a_preset_with_a_new_decoder(tmp_path):
+    # At a learning rate of 1e-12 the capsule layers stay the preset's: a
+    # fresh initialisation would differ from them by far more than the tolerance.
+    args = ["--weights", "efficient-capsnet-mnist", "--dataset", "sample", "--subset", 64]
+    result = invoke("train", *args, "--epochs", 1, "--lr", 1e-12, "--save-dir", tmp_path)
+    assert result.exit_code == 0, result.output
+    trained = load_capsnet(tmp_path / "trained_model.keras")
+    preset = load_capsnet("efficient-capsnet-mnist")
+    assert trained.manipulate is not None  # the decoder is there, and was trained
+    for name in ("primarycaps", "digitcaps"):
+        for got, want in zip(
+            trained.train.get_layer(name).get_weights(),
+            preset.train.get_layer(name).get_weights(),
+            strict=True,
+        ):
+            np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_a_preset_goes_on_only_with_images_of_its_size(tmp_path, tiny_npz):
+    args = [
+        "--weights",
+        "efficient-capsnet-mnist",
+        "--dataset",
+        "multimnist",
+        "--data",
+        tiny_npz,
+        "--epoch-size",
+        64,
+    ]
+    assert_input_error(invoke("train", *args, "--test-size", 16, "--save-dir", tmp_path), "shape")
