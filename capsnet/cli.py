@@ -397,6 +397,14 @@ def data_options(subset_help=None):
     "one (0: only at epochs' ends and --checkpoint-every).",
 )
 @click.option(
+    "--steps-per-execution",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Training steps per compiled call (Keras's steps_per_execution): fewer calls from the host, "
+    "the same weights; jax and tensorflow (torch runs 1). Checkpoints and Ctrl-C act between calls.",
+)
+@click.option(
     "--save-classifier",
     is_flag=True,
     help="Also write classifier.keras: the capsules without decoder and shifts, as the presets are.",

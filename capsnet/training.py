@@ -111,7 +111,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto", steps_per_exe
     )
 
 
-def load_for_resume(path, lr=1e-3):
+def load_for_resume(path, lr=1e-3, steps_per_execution=1):
     """A saved training model, compiled, with its Adam state restored, on any backend.
 
     Keras records the optimizer's backend-specific class (a torch-trained file
@@ -122,9 +122,10 @@ def load_for_resume(path, lr=1e-3):
     moments: one layout on every backend) into it. `lr`: the run's learning
     rate or per-step schedule (`compile_for_training`); a float is overwritten
     by the file's, and a schedule goes on from the file's step count.
+    `steps_per_execution`: as for `compile_for_training`.
     """
     models = load_capsnet(path)
-    compile_for_training(models.train, lr)
+    compile_for_training(models.train, lr, steps_per_execution=steps_per_execution)
     models.train.optimizer.build(models.train.trainable_variables)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -393,6 +394,7 @@ class SafeCheckpoint(keras.callbacks.Callback):
         self.first_step, self.first_seconds = first_step, first_seconds
         self.steps_in_epoch = None
         self._epoch = self._epoch_began = self._last_saved = None
+        self._last_step = first_step  # the steps of the epoch done at the last batch's end
 
     def on_train_begin(self, logs=None):
         log = self.save_dir / "log.csv"
@@ -405,12 +407,17 @@ class SafeCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._epoch_began = epoch, time.monotonic()
+        self._last_step = self.first_step
 
     def on_train_batch_end(self, batch, logs=None):
+        # `batch` is the last step of the compiled call that just ran: with
+        # several steps per call (steps_per_execution) the steps come in blocks.
         step = self.first_step + batch + 1
+        previous, self._last_step = self._last_step, step
         if self.steps_in_epoch is not None and batch + 1 >= self.steps_in_epoch:
             return  # the epoch's last step: its own checkpoint follows
-        by_steps = self.every_steps is not None and step % self.every_steps == 0
+        # A block may step over a multiple of every_steps: save after the block that crosses it.
+        by_steps = self.every_steps is not None and step // self.every_steps > previous // self.every_steps
         by_time = self.every_seconds is not None and time.monotonic() - self._last_saved >= self.every_seconds
         if by_steps or by_time:
             self._save(epochs_done=self._epoch, step=step, metrics=exact_resume.metric_states(self.model))

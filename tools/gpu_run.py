@@ -112,6 +112,12 @@ def parser():
         "--bench-reserve", type=float, default=0.0, help="seconds of --budget bench leaves to later parts (0)"
     )
     p.add_argument("--seed", type=int, default=1, help="seed of the training runs (1)")
+    p.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=1,
+        help="training steps per compiled call of the training runs (1; jax and tensorflow)",
+    )
     p.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="prepare: wheels/ and data/")
     p.add_argument(
         "--fashion-idx",
@@ -160,6 +166,8 @@ def settings_from(argv):
         raise UsageError("--cuda-graphs is for torch.compile only; add --backends torch")
     if not (math.isfinite(args.bench_reserve) and args.bench_reserve >= 0):
         raise UsageError(f"--bench-reserve {args.bench_reserve} is not a number of seconds >= 0")
+    if args.steps_per_execution < 1:
+        raise UsageError(f"--steps-per-execution {args.steps_per_execution} is too small")
     for name in ("epoch_images", "steps", "warmup", "epochs", "ablation_epochs", "batch_size"):
         if value[name] < (0 if name == "epoch_images" else 1):
             raise UsageError(f"--{name.replace('_', '-')} {value[name]} is too small")
@@ -198,6 +206,7 @@ def settings_from(argv):
         bench_reserve=args.bench_reserve,
         jit=args.jit,
         cuda_graphs=args.cuda_graphs,
+        steps_per_execution=args.steps_per_execution,
     )
 
 

@@ -213,6 +213,7 @@ def _train(config, plugin, data, save_dir, scope, group):
         "train_images": data.num_train,
         "test_images": data.num_test,
         "replicas": group.replicas,
+        "steps_per_execution": models.train.steps_per_execution,  # what ran; options: what was asked
         "epoch_times_s": earlier_times,
     }
 
@@ -271,7 +272,7 @@ def _models(config, data, save_dir):
     if config.resume:
         state = training.read_checkpoint_state(save_dir)
         checkpoint = save_dir / "checkpoint.keras"
-        models = training.load_for_resume(checkpoint, learning_rate(config, data))
+        models = training.load_for_resume(checkpoint, learning_rate(config, data), _steps_per_call(config))
         training.check_resumed_step(models, state, checkpoint)
         # Before group.prepare, which offsets each process's random generators.
         exact_resume.restore_seed_states(models.train, state["seeds"])
@@ -287,8 +288,15 @@ def _models(config, data, save_dir):
     else:
         models = build_model(config, data)
         classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None
-    training.compile_for_training(models.train, learning_rate(config, data))
+    training.compile_for_training(
+        models.train, learning_rate(config, data), steps_per_execution=_steps_per_call(config)
+    )
     return models, None
+
+
+def _steps_per_call(config):
+    """The training steps per compiled call: as asked, where the backend can run them."""
+    return backends.steps_per_execution(config.steps_per_execution)
 
 
 def learning_rate(config, data):

@@ -512,3 +512,14 @@ def test_the_paper_recipe_part_trains_with_the_recipe_not_the_seed_settings(tmp_
     assert "--lr-decay" not in args and "--batch-size" not in args and "--lr" not in args
     assert training.paper_recipe_runs(_settings(tmp_path, "--epochs", "20"))[0].epochs == 20
     assert "paper" in gpu_run.PARTS and "paper" not in gpu_run.ALL
+
+
+def test_training_runs_take_the_steps_per_call_given(tmp_path):
+    from tools.gpu import training
+
+    settings = _settings(tmp_path, "--steps-per-execution", "8")
+    (run,) = training.paper_recipe_runs(settings)
+    args = [str(a) for a in training._train_args(settings, run, tmp_path / "work", resume=False)]
+    assert args[args.index("--steps-per-execution") + 1] == "8"
+    with pytest.raises(gpu_run.UsageError, match="steps-per-execution"):
+        _settings(tmp_path, "--steps-per-execution", "0")

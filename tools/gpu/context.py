@@ -85,6 +85,8 @@ class Settings:
     jit: bool = False
     # With jit on torch: inductor replays the compiled graphs as CUDA graphs.
     cuda_graphs: bool = False
+    # Training steps per compiled call of the training runs (capsnet train --steps-per-execution).
+    steps_per_execution: int = 1
 
     # Seconds kept free at the end of the budget: a stopped subprocess exits,
     # results are copied and the archive is written.

@@ -277,7 +277,14 @@ def _train_args(settings, train_run, work, resume):
     else:
         args = ["--epochs", train_run.epochs, "--batch-size", settings.batch_size, "--lr", PAPER["lr"]]
         args += ["--lr-decay", PAPER["lr_decay"]]
-    args += ["--data", train_run.data, "--save-dir", work]
+    args += [
+        "--data",
+        train_run.data,
+        "--save-dir",
+        work,
+        "--steps-per-execution",
+        settings.steps_per_execution,
+    ]
     args += ["--seed", settings.seed, "--precision", settings.precision, *_dataset_args(train_run)]
     if resume:  # a saved model fixes its architecture; train refuses those options with --resume
         return [*args, "--resume"]

@@ -1,0 +1,52 @@
+"""`capsnet train --steps-per-execution N`: the run of one step per call, in
+fewer calls; its checkpoints still come when a block of steps crosses
+`--checkpoint-every`, and `run.json` records what ran."""
+
+import json
+
+import keras
+import numpy as np
+
+from capsnet import backends, training
+from tests.helpers import invoke, saved_weights
+
+# 30 training images in batches of 10: 3 steps an epoch, so blocks of 2 end
+# each epoch with a shorter one.
+RUN = ("--batch-size", "10", "--epochs", "2", "--seed", "5", "--checkpoint-minutes", "0")
+
+
+def test_two_steps_per_call_train_like_one(tmp_path, tiny_npz):
+    for steps in (1, 2):
+        result = invoke(
+            "train",
+            "--data",
+            tiny_npz,
+            *RUN,
+            "--steps-per-execution",
+            steps,
+            "--save-dir",
+            tmp_path / str(steps),
+        )
+        assert result.exit_code == 0, result.output
+    one, two = (saved_weights(tmp_path / name / "trained_model.keras") for name in ("1", "2"))
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+    record = json.loads((tmp_path / "2" / "run.json").read_text())
+    assert record["options"]["steps_per_execution"] == 2
+    assert record["steps_per_execution"] == backends.steps_per_execution(2)
+    assert record["steps_per_execution"] == (1 if keras.backend.backend() == "torch" else 2)
+
+
+def test_a_block_of_steps_that_crosses_checkpoint_every_is_saved_after(monkeypatch):
+    # Blocks of 2 steps over a 9-step epoch end at steps 2, 4, 6, 8 and 9: with a
+    # checkpoint every 3 steps, the blocks ending at 4 (past 3) and 6 are saved,
+    # 9 is the epoch's end (its own checkpoint follows), and none is missed.
+    monkeypatch.setattr(training.exact_resume, "metric_states", lambda model: None)
+    checkpoint = training.SafeCheckpoint("unused", stop=None, every_steps=3)
+    saved = []
+    checkpoint._save = lambda epochs_done, step, metrics: saved.append(step)
+    checkpoint.steps_in_epoch = 9
+    checkpoint.on_epoch_begin(0)
+    for last_step_of_block in (1, 3, 5, 7, 9):
+        checkpoint.on_train_batch_end(last_step_of_block)
+    assert saved == [4, 6]
