@@ -30,6 +30,12 @@ PRECISIONS = {
 }
 
 
+# Restarts from the last checkpoint after the training process died in native code
+# (`capsnet train --restarts`'s default): TensorFlow 2.21 on CPU now and then
+# corrupts its heap (docs: Known problems); the others were never seen to crash.
+RESTARTS_AFTER_NATIVE_CRASH = {"tensorflow": 3}
+
+
 class BackendError(Exception):
     """A backend that is unknown, not installed, or chosen too late."""
 

@@ -34,6 +34,7 @@ from capsnet.commands.configs import (
     ManipulateConfig,
     PredictConfig,
 )
+from capsnet.crash_restarts import program_command, supervise, supervising
 from capsnet.data import dataset_names
 from capsnet.models.capsnet import CLASS_CAPSULES
 from capsnet.models.image_sizes import DECODER_TYPES, PAPER_SIDE
@@ -397,6 +398,12 @@ def data_options(subset_help=None):
     "one (0: only at epochs' ends and --checkpoint-every).",
 )
 @click.option(
+    "--restarts",
+    type=click.IntRange(min=0),
+    help="Train in a child process and resume it from its last checkpoint when it dies in native code "
+    "(SIGSEGV, SIGABRT, ...), at most N times (default: 3 on tensorflow, 0 elsewhere).",
+)
+@click.option(
     "--steps-per-execution",
     type=click.IntRange(min=1),
     default=1,
@@ -438,6 +445,16 @@ def data_options(subset_help=None):
 @reports_input_errors
 def train(ctx, **options):
     """Train a CapsNet; writes trained_model.keras, checkpoints, log.csv/png, run.json."""
+    restarts = options.pop("restarts")
+    if restarts is None:
+        restarts = backends.RESTARTS_AFTER_NATIVE_CRASH.get(ctx.obj["backend"], 0)
+    # Only a program run can start itself again (not a call of `cli` from Python),
+    # and torchrun's processes are restarted by torchrun.
+    if restarts and PROGRAM_ARGV is not None and not supervising() and options["distribute"] == "none":
+        command = program_command(PROGRAM_ARGV)
+        ctx.exit(
+            supervise(command, options["save_dir"], restarts, echo=lambda line: click.echo(line, err=True))
+        )
     from capsnet.commands.train import run, settle_options
 
     given = {name for name in options if _given(ctx, name)}
@@ -772,7 +789,14 @@ def bench_worker(**options):
     click.echo(json.dumps(worker(BenchConfig(**options))))
 
 
+# The arguments of this process when it runs as the command line (`main`), so
+# that `train --restarts` can start it again; None when `cli` is called from Python.
+PROGRAM_ARGV = None
+
+
 def main():
+    global PROGRAM_ARGV
+    PROGRAM_ARGV = sys.argv[1:]
     cli(prog_name="capsnet")
 
 

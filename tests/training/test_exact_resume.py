@@ -39,7 +39,8 @@ def _kill_after_next_checkpoint(save_dir, tiny_npz, rng, resume):
     """Start the run, wait for a checkpoint newer than the current one, then kill -9
     it at a random moment up to 1.5 s later (often inside the next save)."""
     before = _state(save_dir)
-    extra = ("--checkpoint-every", "1") + (("--resume",) if resume else ())
+    # --restarts 0: the training process itself is killed, not a supervisor above it.
+    extra = ("--checkpoint-every", "1", "--restarts", "0") + (("--resume",) if resume else ())
     process = subprocess.Popen(
         _train_command(save_dir, tiny_npz, *extra),
         stdout=subprocess.DEVNULL,
