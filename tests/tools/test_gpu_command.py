@@ -514,6 +514,21 @@ def test_the_paper_recipe_part_trains_with_the_recipe_not_the_seed_settings(tmp_
     assert "paper" in gpu_run.PARTS and "paper" not in gpu_run.ALL
 
 
+def test_bench_with_steps_per_call_gets_a_folder_and_rows_of_its_own(tmp_path):
+    from tools.gpu import bench
+
+    settings = _settings(tmp_path, "--steps-per-execution", "8")
+    assert bench.folder(settings, "jax", 100).name == "jax-spe8-b100"
+    _bench_json(tmp_path / "rows" / "bench" / "jax-b100", "jax", 100, {"float32": 10_000}, 4.0)
+    _bench_json(tmp_path / "rows" / "bench" / "jax-spe8-b100", "jax", 100, {"float32": 10_000}, 2.0)
+    record_file = tmp_path / "rows" / "bench" / "jax-spe8-b100" / "bench.json"
+    records = json.loads(record_file.read_text())
+    records["jax float32"]["steps_per_execution"] = 8
+    record_file.write_text(json.dumps(records))
+    labels = [row["backend"] for row in summary.rows(tmp_path / "rows", "NVIDIA H100")]
+    assert labels == ["jax", "jax 8 steps/call"]
+
+
 def test_training_runs_take_the_steps_per_call_given(tmp_path):
     from tools.gpu import training
 

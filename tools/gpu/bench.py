@@ -12,6 +12,8 @@ All batch-100 runs go first, so a cut-short run still covers every backend.
 `--jit` every run is compiled (torch.compile on torch) and lands in
 `bench/<backend>-jit-b<batch>/`, a row of its own in the summary; `--cuda-graphs`
 adds inductor's CUDA graphs to that, in `bench/<backend>-jit-graphs-b<batch>/`.
+`--steps-per-execution N` (N > 1) times the fit() epoch with N steps per
+compiled call, in `bench/<backend>[-jit]-speN-b<batch>/`, rows of their own.
 """
 
 import json
@@ -32,7 +34,8 @@ FIRST_GUESS_PER_PRECISION_S = 90.0
 def folder(settings, backend, batch):
     """Where one (backend, batch size) call writes bench.json and its log."""
     compiled = ("-jit-graphs" if settings.cuda_graphs else "-jit") if settings.jit else ""
-    return settings.out / "bench" / f"{backend}{compiled}-b{batch}"
+    calls = f"-spe{settings.steps_per_execution}" if settings.steps_per_execution > 1 else ""
+    return settings.out / "bench" / f"{backend}{compiled}{calls}-b{batch}"
 
 
 def environment(settings, backend):
@@ -94,6 +97,7 @@ def _measure(settings, backend, batch, where, precisions):
     args = ["bench", "--backends", backend, "--precision", ",".join(precisions)]
     args += ["--batch-size", batch, "--steps", settings.steps, "--warmup", settings.warmup]
     args += ["--images", settings.epoch_images, "--out", fresh] + (["--jit"] if settings.jit else [])
+    args += ["--steps-per-execution", settings.steps_per_execution]
     say(f"bench: {backend} batch {batch}, {', '.join(precisions)}")
     log = where / "bench.log"
     code, stopped = run_until(

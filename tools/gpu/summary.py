@@ -23,7 +23,9 @@ def rows(results_dir, device_name):
             # table, and `--cuda-graphs` runs another
             jit = record.get("jit") is True or "-jit-" in path.parent.name
             label = f"{backend} jit" if jit else backend
-            label += "+graphs" if "-jit-graphs-b" in path.parent.name else ""
+            label += "+graphs" if "-jit-graphs-" in path.parent.name else ""
+            calls = record.get("steps_per_execution") or 1
+            label += f" {calls} steps/call" if calls > 1 else ""
             row = {"backend": label, "precision": record.get("precision")}
             row["batch_size"] = record.get("batch_size") or _batch_from_folder(path.parent.name)
             if "error" in record:
