@@ -285,6 +285,9 @@ class GracefulStop(keras.callbacks.Callback):
         self.requested = False
         self.diverged = False
         self.previous = {}
+        # Called with the batch a requested stop halts after, before `Halt`
+        # (SafeCheckpoint.save_stopped_step): the steps since the last checkpoint are kept.
+        self.before_halt = None
         # With several processes (`ProcessGroup.agree`), one that is stopped stops them all
         # at the same step: a process that went on alone would wait for the others forever.
         self.agree = agree or (lambda *flags: flags)
@@ -315,6 +318,8 @@ class GracefulStop(keras.callbacks.Callback):
             self.diverged = True
         self.agree_with_group()
         if self.halted:
+            if self.requested and not self.diverged and self.before_halt is not None:
+                self.before_halt(batch)
             raise Halt
 
 
@@ -395,6 +400,7 @@ class SafeCheckpoint(keras.callbacks.Callback):
         self.steps_in_epoch = None
         self._epoch = self._epoch_began = self._last_saved = None
         self._last_step = first_step  # the steps of the epoch done at the last batch's end
+        self._saved_step = first_step  # the steps of the epoch in checkpoint.keras
 
     def on_train_begin(self, logs=None):
         log = self.save_dir / "log.csv"
@@ -407,7 +413,7 @@ class SafeCheckpoint(keras.callbacks.Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._epoch_began = epoch, time.monotonic()
-        self._last_step = self.first_step
+        self._last_step = self._saved_step = self.first_step
 
     def on_train_batch_end(self, batch, logs=None):
         # `batch` is the last step of the compiled call that just ran: with
@@ -420,6 +426,16 @@ class SafeCheckpoint(keras.callbacks.Callback):
         by_steps = self.every_steps is not None and step // self.every_steps > previous // self.every_steps
         by_time = self.every_seconds is not None and time.monotonic() - self._last_saved >= self.every_seconds
         if by_steps or by_time:
+            self._save(epochs_done=self._epoch, step=step, metrics=exact_resume.metric_states(self.model))
+
+    def save_stopped_step(self, batch):
+        """Checkpoint the step a Ctrl-C or SIGTERM stops after (`batch`, as in
+        `on_train_batch_end`), unless it is the epoch's last: that epoch is then
+        trained again from its last checkpoint."""
+        step = self.first_step + batch + 1
+        if self.steps_in_epoch is not None and batch + 1 >= self.steps_in_epoch:
+            return
+        if step > self._saved_step:
             self._save(epochs_done=self._epoch, step=step, metrics=exact_resume.metric_states(self.model))
 
     def on_epoch_end(self, epoch, logs=None):
@@ -453,7 +469,7 @@ class SafeCheckpoint(keras.callbacks.Callback):
         }
         save_checkpoint(model, self.save_dir / "checkpoint.keras", state)
         atomic_write_text(self.save_dir / "checkpoint.json", json.dumps(state))
-        self._last_saved = time.monotonic()
+        self._last_saved, self._saved_step = time.monotonic(), step
 
 
 class RestoreMetrics(keras.callbacks.Callback):
@@ -583,6 +599,7 @@ def fit(
             first_step=first_step,
             first_seconds=first_seconds,
         )
+        stop.before_halt = checkpoints.save_stopped_step
         save_dir.mkdir(parents=True, exist_ok=True)
         callbacks += [
             # The timer first: on_epoch_saved (run.json) must see this epoch's time.

@@ -222,3 +222,51 @@ def test_fit_visits_each_epoch_in_the_order_of_seed_and_epoch(initial_epoch, ski
         order = np.random.default_rng([3, epoch]).permutation(23).tolist()
         expected = [order[i : i + 5] for i in range(0, 23, 5)][skip if epoch == initial_epoch else 0 :]
         assert epochs[epoch] == expected, epoch
+
+
+@pytest.mark.slow
+@pytest.mark.one_backend
+def test_a_stop_inside_an_epoch_checkpoints_the_step_it_stopped_at(tmp_path, tiny_npz, monkeypatch):
+    """Ctrl-C or SIGTERM after step 1 of 3, with no checkpoint due by time or
+    steps: the stop itself saves step 1, so the resumed run loses nothing."""
+    run = (
+        "--data",
+        tiny_npz,
+        "--batch-size",
+        "10",
+        "--epochs",
+        "1",
+        "--seed",
+        "5",
+        "--checkpoint-minutes",
+        "0",
+    )
+    assert invoke("train", *run, "--save-dir", tmp_path / "whole").exit_code == 0
+
+    requested_at = training.GracefulStop.on_train_batch_end
+
+    def signal_after_step_1(self, batch, logs=None):
+        self.requested = self.requested or batch == 0  # as the signal handler sets it
+        requested_at(self, batch, logs)
+
+    cut = tmp_path / "cut"
+    with monkeypatch.context() as patch:
+        patch.setattr(training.GracefulStop, "on_train_batch_end", signal_after_step_1)
+        result = invoke("train", *run, "--save-dir", cut)
+    assert result.exit_code == 130, result.output
+    assert "and 1 step(s) of the next" in result.output
+    state = training.read_checkpoint_state(cut)
+    assert (state["epoch"], state["step"], state["optimizer_step"]) == (0, 1, 1)
+
+    result = invoke("train", *run, "--save-dir", cut, "--resume")
+    assert result.exit_code == 0, result.output
+    assert "epochs 1-1 from step 2" in result.output
+    (whole,), (resumed,) = _log(tmp_path / "whole"), _log(cut)
+    for name in whole:
+        assert float(resumed[name]) == pytest.approx(float(whole[name]), rel=1e-5, abs=1e-7), name
+    for mine, theirs in zip(
+        saved_weights(cut / "trained_model.keras"),
+        saved_weights(tmp_path / "whole" / "trained_model.keras"),
+        strict=True,
+    ):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-6, atol=1e-7)
