@@ -229,18 +229,8 @@ def test_fit_visits_each_epoch_in_the_order_of_seed_and_epoch(initial_epoch, ski
 def test_a_stop_inside_an_epoch_checkpoints_the_step_it_stopped_at(tmp_path, tiny_npz, monkeypatch):
     """Ctrl-C or SIGTERM after step 1 of 3, with no checkpoint due by time or
     steps: the stop itself saves step 1, so the resumed run loses nothing."""
-    run = (
-        "--data",
-        tiny_npz,
-        "--batch-size",
-        "10",
-        "--epochs",
-        "1",
-        "--seed",
-        "5",
-        "--checkpoint-minutes",
-        "0",
-    )
+    run = ("--data", tiny_npz, "--batch-size", "10", "--epochs", "1", "--seed", "5")
+    run += ("--checkpoint-minutes", "0")
     assert invoke("train", *run, "--save-dir", tmp_path / "whole").exit_code == 0
 
     requested_at = training.GracefulStop.on_train_batch_end
