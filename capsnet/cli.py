@@ -398,6 +398,12 @@ def data_options(subset_help=None):
     "one (0: only at epochs' ends and --checkpoint-every).",
 )
 @click.option(
+    "--jit/--no-jit",
+    default=None,
+    help="Compile the training step or not (default: Keras's auto: XLA on jax, tf.function on tensorflow "
+    "with XLA on GPUs only, eager torch; --jit on torch is torch.compile).",
+)
+@click.option(
     "--restarts",
     type=click.IntRange(min=0),
     help="Train in a child process and resume it from its last checkpoint when it dies in native code "

@@ -111,7 +111,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto", steps_per_exe
     )
 
 
-def load_for_resume(path, lr=1e-3, steps_per_execution=1):
+def load_for_resume(path, lr=1e-3, steps_per_execution=1, jit_compile="auto"):
     """A saved training model, compiled, with its Adam state restored, on any backend.
 
     Keras records the optimizer's backend-specific class (a torch-trained file
@@ -122,10 +122,10 @@ def load_for_resume(path, lr=1e-3, steps_per_execution=1):
     moments: one layout on every backend) into it. `lr`: the run's learning
     rate or per-step schedule (`compile_for_training`); a float is overwritten
     by the file's, and a schedule goes on from the file's step count.
-    `steps_per_execution`: as for `compile_for_training`.
+    `steps_per_execution`, `jit_compile`: as for `compile_for_training`.
     """
     models = load_capsnet(path)
-    compile_for_training(models.train, lr, steps_per_execution=steps_per_execution)
+    compile_for_training(models.train, lr, jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     models.train.optimizer.build(models.train.trainable_variables)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

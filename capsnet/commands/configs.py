@@ -72,6 +72,7 @@ class TrainConfig(DataConfig):
     checkpoint_every: int | None = None  # also checkpoint every N steps inside an epoch
     checkpoint_minutes: float = 5.0  # and after this many minutes since the last one (0: never)
     steps_per_execution: int = 1  # training steps per compiled call (where the backend can)
+    jit: bool | None = None  # compile the training step (None: Keras's "auto")
     save_classifier: bool = False  # also write classifier.keras (no decoder, no shifts)
     distribute: str = "none"  # or "data-parallel"
     coordinator_address: str | None = None

@@ -213,7 +213,9 @@ def _train(config, plugin, data, save_dir, scope, group):
         "train_images": data.num_train,
         "test_images": data.num_test,
         "replicas": group.replicas,
-        "steps_per_execution": models.train.steps_per_execution,  # what ran; options: what was asked
+        # what ran; "options" holds what was asked
+        "steps_per_execution": models.train.steps_per_execution,
+        "jit_compile": bool(models.train.jit_compile),
         "epoch_times_s": earlier_times,
     }
 
@@ -272,7 +274,7 @@ def _models(config, data, save_dir):
     if config.resume:
         state = training.read_checkpoint_state(save_dir)
         checkpoint = save_dir / "checkpoint.keras"
-        models = training.load_for_resume(checkpoint, learning_rate(config, data), _steps_per_call(config))
+        models = training.load_for_resume(checkpoint, learning_rate(config, data), **_compiled(config))
         training.check_resumed_step(models, state, checkpoint)
         # Before group.prepare, which offsets each process's random generators.
         exact_resume.restore_seed_states(models.train, state["seeds"])
@@ -288,15 +290,18 @@ def _models(config, data, save_dir):
     else:
         models = build_model(config, data)
         classes_layer(models.train).class_names = list(data.class_names) if data.class_names else None
-    training.compile_for_training(
-        models.train, learning_rate(config, data), steps_per_execution=_steps_per_call(config)
-    )
+    training.compile_for_training(models.train, learning_rate(config, data), **_compiled(config))
     return models, None
 
 
-def _steps_per_call(config):
-    """The training steps per compiled call: as asked, where the backend can run them."""
-    return backends.steps_per_execution(config.steps_per_execution)
+def _compiled(config):
+    """How the training step is compiled: `jit_compile` (Keras's "auto" unless
+    --jit/--no-jit), and the steps per compiled call, as asked where the backend
+    can run them."""
+    return {
+        "jit_compile": "auto" if config.jit is None else config.jit,
+        "steps_per_execution": backends.steps_per_execution(config.steps_per_execution),
+    }
 
 
 def learning_rate(config, data):
