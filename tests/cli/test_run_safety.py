@@ -309,4 +309,6 @@ def test_ctrl_c_stops_at_once_without_validating_the_cut_epoch(tmp_path, monkeyp
         )  # fmt: skip
     assert validated == []
     assert int(keras.ops.convert_to_numpy(models.train.optimizer.iterations)) == 2  # batches 0 and 1
-    assert not (tmp_path / "checkpoint.keras").exists()
+    # The steps it did train are kept for --resume, in the epoch it stopped in.
+    state = json.loads((tmp_path / "checkpoint.json").read_text())
+    assert (state["epoch"], state["step"], state["optimizer_step"]) == (0, 2, 2)

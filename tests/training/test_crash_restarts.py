@@ -87,10 +87,10 @@ def _child_of(pid):
 
 @pytest.mark.slow
 @pytest.mark.one_backend
-@pytest.mark.skipif(
-    not Path("/proc/self/task").is_dir(), reason="finds the training process in /proc (Linux)"
-)
 def test_a_segfault_in_training_is_resumed_and_ends_as_the_run_that_never_crashed(tmp_path, tiny_npz):
+    # Skipped here, not by a skipif mark: the rotation gives a marked test no home.
+    if not Path("/proc/self/task").is_dir():
+        pytest.skip("finds the training process in /proc (Linux)")
     run = [
         "--data",
         tiny_npz,
