@@ -4,6 +4,7 @@ seeded shifts and Adam's step count advance inside the loop as outside it."""
 
 import keras
 import numpy as np
+import pytest
 
 from capsnet import backends
 from capsnet.data import SAMPLE
@@ -22,6 +23,9 @@ def _trained_weights(steps_per_execution):
     return [keras.ops.convert_to_numpy(w) for w in models.train.trainable_weights], models.train
 
 
+@pytest.mark.skipif(
+    backends.steps_per_execution(4) == 1, reason="this backend runs one step per call whatever is asked"
+)
 def test_four_steps_per_call_train_like_one_step_per_call():
     one, model = _trained_weights(1)
     four, model_four = _trained_weights(4)

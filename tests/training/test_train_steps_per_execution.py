@@ -18,7 +18,10 @@ RUN = ("--batch-size", "10", "--epochs", "2", "--seed", "5", "--checkpoint-minut
 
 
 def test_two_steps_per_call_train_like_one(tmp_path, tiny_npz):
-    for steps in (1, 2):
+    ran_as = backends.steps_per_execution(2)
+    assert ran_as == (1 if keras.backend.backend() == "torch" else 2)
+    # Where the backend runs one step per call anyway, the second run would repeat the first.
+    for steps in (1, 2) if ran_as == 2 else (2,):
         result = invoke(
             "train",
             "--data",
@@ -30,13 +33,13 @@ def test_two_steps_per_call_train_like_one(tmp_path, tiny_npz):
             tmp_path / str(steps),
         )
         assert result.exit_code == 0, result.output
-    one, two = (saved_weights(tmp_path / name / "trained_model.keras") for name in ("1", "2"))
-    for a, b in zip(one, two, strict=True):
-        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
     record = json.loads((tmp_path / "2" / "run.json").read_text())
     assert record["options"]["steps_per_execution"] == 2
-    assert record["steps_per_execution"] == backends.steps_per_execution(2)
-    assert record["steps_per_execution"] == (1 if keras.backend.backend() == "torch" else 2)
+    assert record["steps_per_execution"] == ran_as
+    if ran_as == 2:
+        one, two = (saved_weights(tmp_path / name / "trained_model.keras") for name in ("1", "2"))
+        for a, b in zip(one, two, strict=True):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
 
 
 def test_a_block_of_steps_that_crosses_checkpoint_every_is_saved_after(monkeypatch):
