@@ -22,7 +22,7 @@ def devices():
 
 
 def steps_per_execution(requested):
-    # Keras's JAX trainer runs them in one jitted loop.
+    # Keras's JAX trainer calls the jitted step that many times per call of its loop.
     return requested
 
 

@@ -418,6 +418,13 @@ def data_options(subset_help=None):
     "the same weights; jax and tensorflow (torch runs 1). Checkpoints and Ctrl-C act between calls.",
 )
 @click.option(
+    "--data-on-device/--data-on-host",
+    default=None,
+    help="Hold the stored images on the device and cut each batch there, or feed batches from host "
+    "memory (default: on the device on a GPU when the data take <= 2 GiB; MultiMNIST and placed "
+    "digits are drawn on the host).",
+)
+@click.option(
     "--save-classifier",
     is_flag=True,
     help="Also write classifier.keras: the capsules without decoder and shifts, as the presets are.",
@@ -658,6 +665,12 @@ def bench_options(command):
             "--jit/--no-jit", default=None, help="Force jit_compile on or off (default: Keras's auto)."
         ),
         click.option(
+            "--data-on-device/--data-on-host",
+            default=None,
+            help="Cut the fit() epoch's batches from images held on the device, or from host memory "
+            "(default: on the device on a GPU, as train does).",
+        ),
+        click.option(
             "--fast-paths/--no-fast-paths",
             default=True,
             show_default=True,
@@ -700,13 +713,19 @@ def bench_options(command):
     return command
 
 
-def _worker_args(options):
+def _worker_args(options, params):
+    """`options` (a command's, by name) as the same command line's arguments;
+    `params`: the command's click parameters, for each on/off switch's names."""
+    switches = {
+        param.name: (param.opts[0], param.secondary_opts[0]) for param in params if param.secondary_opts
+    }
     args = []
     for name, value in options.items():
         flag = "--" + name.replace("_", "-")
         if isinstance(value, bool) or value is None:
             if value is not None:
-                args.append(flag if value else flag.replace("--", "--no-", 1))
+                on, off = switches.get(name, (flag, flag.replace("--", "--no-", 1)))
+                args.append(on if value else off)
         elif isinstance(value, tuple):  # --image-size
             args += [flag, "x".join(map(str, value))]
         else:
@@ -733,14 +752,15 @@ def _worker_args(options):
 )
 @bench_options
 @reports_input_errors
-def bench(names, precisions, out, **options):
+@click.pass_context
+def bench(ctx, names, precisions, out, **options):
     """Training/evaluation speed per backend and precision, each in its own process."""
     from capsnet.commands import bench as benchmark
 
     names = _bench_backends(names)
     precisions = _bench_precisions(precisions)
     runs = [(name, precision) for name in names for precision in precisions]
-    results = benchmark.run_all(runs, _worker_args(options), out)
+    results = benchmark.run_all(runs, _worker_args(options, ctx.command.params), out)
     failed = {name: r["error"] for name, r in results.items() if "error" in r}
     if failed and all(results[name].get("exit_code") == 2 for name in failed):
         # Every failing worker refused the options (its one line, 'Error: ...'): so does bench.

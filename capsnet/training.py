@@ -37,6 +37,7 @@ import numpy as np
 from capsnet import backends, exact_resume, fast_ops, losses, metrics, schedules
 from capsnet import models as families
 from capsnet.atomic import atomic_write, atomic_write_text
+from capsnet.data import device_examples
 from capsnet.data.batches import Batches, Examples, FollowEpochs
 from capsnet.data.examples import ClassExamples
 from capsnet.epoch_timer import EpochTimer
@@ -547,6 +548,7 @@ def fit(
     checkpoint_every=None,
     checkpoint_minutes=None,
     resumed=None,
+    data_on_device=False,
 ):
     """Train from `initial_epoch` to `epochs`, appending each epoch's seconds
     to `epoch_times` (so they survive an interruption).
@@ -565,7 +567,10 @@ def fit(
     checkpoint this run continues (`read_checkpoint_state`; its model already
     loaded, its random generators restored): it overrides `initial_epoch` and
     `best_val_accuracy`, and a checkpoint written inside an epoch goes on at the
-    next step of that epoch, with that epoch's metric sums.
+    next step of that epoch, with that epoch's metric sums. `data_on_device`:
+    hold the stored training and test images on the backend's default device
+    and cut each batch there (`capsnet.data.device_examples`; one process, one
+    replica), the same numbers as from the host.
 
     Raises KeyboardInterrupt after a Ctrl-C or SIGTERM, once training has
     stopped at a batch boundary, and CapsNetInputError when the loss became
@@ -581,6 +586,8 @@ def fit(
         first_step, first_seconds = resumed["step"], resumed["epoch_seconds"]
     train = examples_for(train_model, data.train_examples(num_classes))
     validation = examples_for(train_model, data.test_examples(num_classes))
+    if data_on_device:
+        train, validation = device_examples.on_device(train), device_examples.on_device(validation)
     stop = GracefulStop(group.agree)
     # A per-step schedule is the optimizer's own (compile_for_training); log its rate.
     by_epoch = schedules.per_epoch(lr_schedule, lr, lr_decay, min_lr)

@@ -118,6 +118,12 @@ def parser():
         default=1,
         help="training steps per compiled call of the training runs (1; jax and tensorflow)",
     )
+    p.add_argument(
+        "--data-on-host",
+        action="store_true",
+        help="bench and train from batches cut in host memory, not on the device (train's default on\n"
+        "a GPU): the baseline of the device-resident data, bench rows of their own",
+    )
     p.add_argument("--shared", type=Path, default=REPO.parent / "shared", help="prepare: wheels/ and data/")
     p.add_argument(
         "--fashion-idx",
@@ -207,6 +213,7 @@ def settings_from(argv):
         jit=args.jit,
         cuda_graphs=args.cuda_graphs,
         steps_per_execution=args.steps_per_execution,
+        data_on_host=args.data_on_host,
     )
 
 

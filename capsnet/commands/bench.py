@@ -122,8 +122,10 @@ def measure(plugin, config):
     """Time training and evaluation steps on the active backend (a `BenchConfig`); returns a dict."""
     import keras
 
+    from capsnet.data import device_examples
+    from capsnet.data.batches import Batches, Examples
     from capsnet.epoch_timer import EpochTimer
-    from capsnet.training import inputs_and_targets
+    from capsnet.training import examples_for
 
     batch_size, steps, warmup = config.batch_size, config.steps, config.warmup
     jit = "auto" if config.jit is None else config.jit
@@ -184,10 +186,11 @@ def measure(plugin, config):
         epoch_images = -(-epoch_images // batch_size) * batch_size
         progress(f"fit() over {epoch_images} images, twice")
         repeat = np.arange(epoch_images) % len(sample.x_train)
-        num_classes = result["num_classes"]
-        inputs, targets = inputs_and_targets(
-            sample.x_train[repeat], sample.y_train[repeat], num_classes, models.train
-        )
+        stored = Examples(sample.x_train[repeat], sample.y_train[repeat], result["num_classes"])
+        # Batches cut as `capsnet train` cuts them: on the device on a GPU unless asked otherwise.
+        on_device = plugin.on_gpu() if config.data_on_device is None else config.data_on_device
+        examples = examples_for(models.train, stored)
+        examples = device_examples.on_device(examples) if on_device else examples
         # Several steps per compiled call in fit() only (train_on_batch runs one):
         # its training function is built again for them.
         models.train.steps_per_execution = backends.steps_per_execution(config.steps_per_execution)
@@ -195,14 +198,7 @@ def measure(plugin, config):
         timer = EpochTimer(plugin.sync)
         plugin.sync()
         start = time.perf_counter()
-        models.train.fit(
-            _as_lists(inputs),
-            _as_lists(targets),
-            batch_size=batch_size,
-            epochs=2,
-            verbose=0,
-            callbacks=[timer],
-        )
+        models.train.fit(Batches(examples, batch_size), epochs=2, shuffle=False, verbose=0, callbacks=[timer])
         plugin.sync()
         elapsed = time.perf_counter() - start
         assert len(timer.seconds) == 2, f"fit() ran {len(timer.seconds)} of 2 epochs"
@@ -217,6 +213,7 @@ def measure(plugin, config):
             fit_setup_s=round(elapsed - sum(timer.seconds), 2),
             epoch_measured=epoch_images >= MNIST_EPOCH,
             steps_per_execution=models.train.steps_per_execution,
+            data_on_device=on_device,
         )
     peak = plugin.peak_memory()
     result["peak_memory_mb"] = _megabytes(peak or _peak_rss())

@@ -73,6 +73,7 @@ class TrainConfig(DataConfig):
     checkpoint_minutes: float = 5.0  # and after this many minutes since the last one (0: never)
     steps_per_execution: int = 1  # training steps per compiled call (where the backend can)
     jit: bool | None = None  # compile the training step (None: Keras's "auto")
+    data_on_device: bool | None = None  # None: on a GPU when it fits (capsnet.data.device_examples)
     save_classifier: bool = False  # also write classifier.keras (no decoder, no shifts)
     distribute: str = "none"  # or "data-parallel"
     coordinator_address: str | None = None
@@ -114,6 +115,7 @@ class BenchConfig:
     steps_per_execution: int = 1  # that epoch's training steps per compiled call (where the backend can)
     precision: str = "float32"
     jit: bool | None = None  # None: Keras's "auto"
+    data_on_device: bool | None = None  # the fit() epoch's images; None: on a GPU
     fast_paths: bool = True
     data: Path | None = None
     matmul_size: int = 2048  # the square product that measures the matmul peak

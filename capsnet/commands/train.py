@@ -20,6 +20,7 @@ from capsnet.atomic import atomic_write_text
 from capsnet.commands.class_match import check_class_names
 from capsnet.commands.configs import TrainConfig
 from capsnet.commands.progress import reading_images
+from capsnet.data import device_examples
 from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, check_input_shape, load_capsnet, start_from
 from capsnet.models.capsnet import SHARED_CLASS_CAPSULES_LR
@@ -172,14 +173,34 @@ def run(config):
     )
     scope, group = _distribution(config, plugin)
     try:
+        on_device = _data_on_device(config, plugin, data, group)
         claim = save_dirs.claim if group.chief else contextlib.nullcontext
         with claim(Path(config.save_dir)) as save_dir:
-            _train(config, plugin, data, save_dir, scope, group)
+            _train(config, plugin, data, save_dir, scope, group, on_device)
     finally:
         group.close()
 
 
-def _train(config, plugin, data, save_dir, scope, group):
+def _data_on_device(config, plugin, data, group):
+    """Whether training holds `data` on the device (`capsnet.data.device_examples`):
+    as --data-on-device/--data-on-host say, else on a GPU where the stored arrays
+    fit `AUTO_LIMIT_BYTES`; never for data drawn afresh each epoch or for several
+    replicas (each would need its own share of the arrays)."""
+    if config.distribute != "none" or group.replicas > 1:
+        if config.data_on_device:
+            raise CapsNetInputError(
+                "--data-on-device holds the data on one device; drop it or --distribute data-parallel"
+            )
+        return False
+    sizes = [device_examples.stored_bytes(split(1)) for split in (data.train_examples, data.test_examples)]
+    if None in sizes:
+        return False  # drawn on the host each epoch, whatever was asked
+    if config.data_on_device is not None:
+        return config.data_on_device
+    return plugin.on_gpu() and sum(sizes) <= device_examples.AUTO_LIMIT_BYTES
+
+
+def _train(config, plugin, data, save_dir, scope, group, on_device):
     echo = click.echo if group.chief else lambda *args, **kwargs: None
     with scope:
         models, resumed = _models(config, data, save_dir)
@@ -216,6 +237,7 @@ def _train(config, plugin, data, save_dir, scope, group):
         # what ran; "options" holds what was asked
         "steps_per_execution": models.train.steps_per_execution,
         "jit_compile": bool(models.train.jit_compile),
+        "data_on_device": on_device,
         "epoch_times_s": earlier_times,
     }
 
@@ -249,6 +271,7 @@ def _train(config, plugin, data, save_dir, scope, group):
             save_classifier=config.save_classifier,
             checkpoint_every=config.checkpoint_every,
             checkpoint_minutes=config.checkpoint_minutes or None,
+            data_on_device=on_device,
         )
     except KeyboardInterrupt:
         _report_interruption(save_dir, group.chief)

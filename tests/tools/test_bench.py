@@ -13,7 +13,8 @@ def test_bench_runs_a_backend_in_a_subprocess_in_two_precisions_side_by_side(tmp
     backend = keras.backend.backend()
     result = invoke(
         "bench", "--backends", backend, "--precision", "float32,mixed_bfloat16", "--batch-size", "4",
-        "--steps", "2", "--warmup", "1", "--images", "6", "--matmul-size", "256", "--out", tmp_path,
+        "--steps", "2", "--warmup", "1", "--images", "6", "--matmul-size", "256", "--data-on-device",
+        "--out", tmp_path,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     records = json.loads((tmp_path / "bench.json").read_text())
@@ -26,6 +27,7 @@ def test_bench_runs_a_backend_in_a_subprocess_in_two_precisions_side_by_side(tmp
     # epoch_s is fit()'s second epoch; the first and the call's set-up are apart
     assert record["epoch_timed"] == "second of two fit() epochs"
     assert record["first_epoch_s"] > 0 and record["fit_setup_s"] >= 0
+    assert record["data_on_device"] is True  # its batches cut from images held on the device
     assert "bench-worker: " in result.output and "training warmed up in" in result.output
     assert 0 < record["peak_memory_mb_before_fit"] <= record["peak_memory_mb"]
     # what the step holds between steps, beside its peak (device memory only: None on CPUs)
@@ -46,6 +48,19 @@ def test_bench_runs_a_backend_in_a_subprocess_in_two_precisions_side_by_side(tmp
     assert mixed["peak_gflops"]["dtype"] == "bfloat16"
     expected = mixed["train_img_per_s"] / record["train_img_per_s"]
     assert mixed["vs_float32"] == round(expected, 2)
+
+
+def test_bench_passes_its_switches_to_the_worker_by_their_own_names():
+    from capsnet.cli import _worker_args, bench
+
+    options = {"data_on_device": False, "jit": True, "fast_paths": False, "steps": 3, "data": None}
+    assert _worker_args(options, bench.params) == [
+        "--data-on-host",
+        "--jit",
+        "--no-fast-paths",
+        "--steps",
+        "3",
+    ]
 
 
 def test_bench_refuses_an_unknown_precision(tmp_path):

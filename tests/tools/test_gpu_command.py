@@ -529,6 +529,24 @@ def test_bench_with_steps_per_call_gets_a_folder_and_rows_of_its_own(tmp_path):
     assert labels == ["jax", "jax 8 steps/call"]
 
 
+def test_bench_from_host_data_gets_a_folder_and_rows_of_its_own(tmp_path):
+    from tools.gpu import bench, training
+
+    settings = _settings(tmp_path, "--data-on-host", "--steps-per-execution", "8")
+    assert bench.folder(settings, "jax", 100).name == "jax-spe8-host-b100"
+    assert bench.folder(_settings(tmp_path), "jax", 100).name == "jax-b100"
+    for name, on_device in (("jax-b100", True), ("jax-host-b100", False)):
+        _bench_json(tmp_path / "rows" / "bench" / name, "jax", 100, {"float32": 10_000}, 4.0)
+        record_file = tmp_path / "rows" / "bench" / name / "bench.json"
+        records = json.loads(record_file.read_text())
+        records["jax float32"]["data_on_device"] = on_device
+        record_file.write_text(json.dumps(records))
+    labels = [row["backend"] for row in summary.rows(tmp_path / "rows", "NVIDIA H100")]
+    assert labels == ["jax", "jax host data"]
+    (run,) = training.paper_recipe_runs(settings)
+    assert "--data-on-host" in training._train_args(settings, run, tmp_path / "work", resume=False)
+
+
 def test_training_runs_take_the_steps_per_call_given(tmp_path):
     from tools.gpu import training
 

@@ -13,7 +13,10 @@ All batch-100 runs go first, so a cut-short run still covers every backend.
 `bench/<backend>-jit-b<batch>/`, a row of its own in the summary; `--cuda-graphs`
 adds inductor's CUDA graphs to that, in `bench/<backend>-jit-graphs-b<batch>/`.
 `--steps-per-execution N` (N > 1) times the fit() epoch with N steps per
-compiled call, in `bench/<backend>[-jit]-speN-b<batch>/`, rows of their own.
+compiled call, in `bench/<backend>[-jit]-speN-b<batch>/`, rows of their own;
+`--data-on-host` cuts the fit() epoch's batches in host memory (on a GPU,
+bench holds the images on the device by default, as train does), in
+`bench/<backend>[-jit][-speN]-host-b<batch>/`.
 """
 
 import json
@@ -35,7 +38,8 @@ def folder(settings, backend, batch):
     """Where one (backend, batch size) call writes bench.json and its log."""
     compiled = ("-jit-graphs" if settings.cuda_graphs else "-jit") if settings.jit else ""
     calls = f"-spe{settings.steps_per_execution}" if settings.steps_per_execution > 1 else ""
-    return settings.out / "bench" / f"{backend}{compiled}{calls}-b{batch}"
+    host = "-host" if settings.data_on_host else ""
+    return settings.out / "bench" / f"{backend}{compiled}{calls}{host}-b{batch}"
 
 
 def environment(settings, backend):
@@ -98,6 +102,7 @@ def _measure(settings, backend, batch, where, precisions):
     args += ["--batch-size", batch, "--steps", settings.steps, "--warmup", settings.warmup]
     args += ["--images", settings.epoch_images, "--out", fresh] + (["--jit"] if settings.jit else [])
     args += ["--steps-per-execution", settings.steps_per_execution]
+    args += ["--data-on-host"] if settings.data_on_host else []
     say(f"bench: {backend} batch {batch}, {', '.join(precisions)}")
     log = where / "bench.log"
     code, stopped = run_until(

@@ -87,6 +87,8 @@ class Settings:
     cuda_graphs: bool = False
     # Training steps per compiled call of the training runs (capsnet train --steps-per-execution).
     steps_per_execution: int = 1
+    # Bench and train from batches cut on the host (capsnet's --data-on-host), not the device.
+    data_on_host: bool = False
 
     # Seconds kept free at the end of the budget: a stopped subprocess exits,
     # results are copied and the archive is written.

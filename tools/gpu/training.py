@@ -285,6 +285,7 @@ def _train_args(settings, train_run, work, resume):
         "--steps-per-execution",
         settings.steps_per_execution,
     ]
+    args += ["--data-on-host"] if settings.data_on_host else []
     args += ["--seed", settings.seed, "--precision", settings.precision, *_dataset_args(train_run)]
     if resume:  # a saved model fixes its architecture; train refuses those options with --resume
         return [*args, "--resume"]
