@@ -126,6 +126,13 @@ def steps_per_execution(requested):
     return active().steps_per_execution(requested)
 
 
+def fuse_training_steps(model):
+    """Run `model`'s `steps_per_execution` training steps per compiled call of
+    fit() where Keras's trainer for the active backend loops over them on the
+    host (JAX); returns whether the plug-in did so."""
+    return active().fuse_training_steps(model)
+
+
 def environment(plugin, precision="float32"):
     """Backend, versions, devices, precision and fast paths: for run.json, bench and info."""
     import keras

@@ -1,4 +1,6 @@
-"""JAX: TF32, devices, timing sync, gradients and fast paths."""
+"""JAX: TF32, devices, timing sync, gradients, fused training steps and fast paths."""
+
+import itertools
 
 import jax
 import numpy as np
@@ -22,8 +24,74 @@ def devices():
 
 
 def steps_per_execution(requested):
-    # Keras's JAX trainer calls the jitted step that many times per call of its loop.
+    # Keras's JAX trainer calls the jitted step that many times per call of its
+    # loop; `fuse_training_steps` makes them one compiled call.
     return requested
+
+
+def fuse_training_steps(model):
+    """Make `model`'s fit() run each block of its `steps_per_execution` training
+    steps as one compiled call: a `jax.lax.scan` of Keras's own `train_step` over
+    the block's batches stacked, instead of Keras's Python loop of one jitted
+    call per step. The state (weights, Adam's moments, the seed generators, the
+    metrics) goes from step to step inside the call, so the weights are those of
+    one step per call (tests/backends/test_fused_steps.py); on a GPU the host
+    then flattens the state and launches once per block, not once per step.
+
+    A block with fewer batches (an epoch's end) or batches of other shapes (a
+    last, smaller batch) runs through Keras's loop. Applies when the step is
+    jitted and no `keras.distribution` is set; installed on the model, so a
+    train function Keras builds again (after `compile`, or `train_function =
+    None`) is fused again. Returns True.
+    """
+    keras_make = model.make_train_function
+    if getattr(keras_make, "fuses_steps", False):
+        return True  # compiled again: installed already
+
+    def make_train_function(force=False):
+        if model.train_function is not None and not force:
+            return
+        keras_make(force=force)
+        import keras
+
+        steps = model.steps_per_execution
+        if (
+            steps > 1
+            and model.jit_compile
+            and not model.run_eagerly
+            and keras.distribution.distribution() is None
+        ):
+            model.train_function = _fused_train_function(model, steps, model.train_function)
+
+    make_train_function.fuses_steps = True
+    model.make_train_function = make_train_function
+    return True
+
+
+def _fused_train_function(model, steps, keras_train_function):
+    """fit()'s `train_function(state, iterator) -> (logs, state)` that takes
+    `steps` batches from `iterator` and trains on them in one compiled call."""
+
+    def scanned(state, batches):
+        def one_step(state, data):
+            logs, state = model.train_step(state, data)
+            return state, logs
+
+        state, logs = jax.lax.scan(one_step, state, batches)
+        return jax.tree.map(lambda value: value[-1], logs), state  # the last step's, as Keras's loop
+
+    compiled = jax.jit(scanned, donate_argnums=0)
+
+    def train_function(state, iterator):
+        batches = list(itertools.islice(iterator, steps))
+        shapes = {tuple(np.shape(leaf) for leaf in jax.tree.leaves(batch)) for batch in batches}
+        if len(batches) < steps or len(shapes) > 1:
+            return keras_train_function(state, iter(batches))
+        train_function.fused_calls += 1
+        return compiled(state, jax.tree.map(lambda *parts: jax.numpy.stack(parts), *batches))
+
+    train_function.fused_calls = 0  # blocks trained in one call (for tests)
+    return train_function
 
 
 def on_gpu():

@@ -42,6 +42,10 @@ class Plugin(Protocol):
     def steps_per_execution(self, requested: int) -> int:
         """How many of `requested` training steps Keras's fit can run per compiled call here."""
 
+    def fuse_training_steps(self, model: Any) -> bool:
+        """Make `model`'s fit() run its `steps_per_execution` steps in one compiled
+        call where Keras's trainer does not already; whether this backend does so."""
+
     def install_fast_paths(self) -> list[str]:
         """Register the measured faster ops in `capsnet.fast_ops`; returns their names."""
 

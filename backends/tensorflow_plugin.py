@@ -27,6 +27,11 @@ def steps_per_execution(requested):
     return requested
 
 
+def fuse_training_steps(model):
+    # Keras's TensorFlow trainer runs its steps in one tf.function loop already.
+    return False
+
+
 def on_gpu():
     return bool(tf.config.list_physical_devices("GPU"))
 

@@ -27,6 +27,11 @@ def steps_per_execution(requested):
     return 1
 
 
+def fuse_training_steps(model):
+    # Keras's torch trainer runs one step per call.
+    return False
+
+
 def on_gpu():
     return torch.cuda.is_available()
 

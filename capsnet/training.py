@@ -110,6 +110,7 @@ def compile_for_training(train_model, lr=1e-3, jit_compile="auto", steps_per_exe
         jit_compile=jit_compile,
         steps_per_execution=steps_per_execution,
     )
+    backends.fuse_training_steps(train_model)
 
 
 def load_for_resume(path, lr=1e-3, steps_per_execution=1, jit_compile="auto"):
