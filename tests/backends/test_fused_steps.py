@@ -42,7 +42,7 @@ def test_blocks_of_three_steps_in_one_call_train_like_one_step_per_call(images, 
     assert model.train_function.fused_calls == fused_blocks
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 9 * epochs
     # Every weight, seed generator and metric state, within float rounding: XLA
-    # rounds the scanned step a little differently (about 3e-7 here), where a
+    # rounds the fused steps a little differently (about 3e-7 here), where a
     # step missed, repeated or shifted differently would move weights by ~1e-3.
     for a, b in zip(one, fused, strict=True):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
