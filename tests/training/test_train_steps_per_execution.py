@@ -13,8 +13,8 @@ from capsnet import backends, training
 from tests.helpers import invoke, saved_weights
 
 # 30 training images in batches of 10: 3 steps an epoch, so blocks of 2 end
-# each epoch with a shorter one.
-RUN = ("--batch-size", "10", "--epochs", "2", "--seed", "5", "--checkpoint-minutes", "0")
+# the epoch with a shorter one.
+RUN = ("--batch-size", "10", "--epochs", "1", "--seed", "5", "--checkpoint-minutes", "0")
 
 
 def test_two_steps_per_call_train_like_one(tmp_path, tiny_npz):
@@ -67,8 +67,6 @@ def test_the_step_uncompiled_trains_like_the_compiled_one(tmp_path, tiny_npz):
             *RUN,
             "--subset",
             "20",
-            "--epochs",
-            "1",
             jit,
             "--save-dir",
             tmp_path / jit,
