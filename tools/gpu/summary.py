@@ -26,7 +26,8 @@ def rows(results_dir, device_name):
             label += "+graphs" if "-jit-graphs-" in path.parent.name else ""
             calls = record.get("steps_per_execution") or 1
             label += f" {calls} steps/call" if calls > 1 else ""
-            label += " host data" if record.get("data_on_device") is False else ""
+            # `--data-on-host` runs (train's default on a GPU is the device)
+            label += " host data" if "-host-" in path.parent.name else ""
             row = {"backend": label, "precision": record.get("precision")}
             row["batch_size"] = record.get("batch_size") or _batch_from_folder(path.parent.name)
             if "error" in record:
