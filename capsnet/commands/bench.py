@@ -187,8 +187,8 @@ def measure(plugin, config):
         progress(f"fit() over {epoch_images} images, twice")
         repeat = np.arange(epoch_images) % len(sample.x_train)
         stored = Examples(sample.x_train[repeat], sample.y_train[repeat], result["num_classes"])
-        # Batches cut as `capsnet train` cuts them: on the device on a GPU unless asked otherwise.
-        on_device = plugin.on_gpu() if config.data_on_device is None else config.data_on_device
+        # Batches cut as `capsnet train` cuts them (by default on the device on a GPU, when they fit).
+        on_device = device_examples.held_on_device(config.data_on_device, plugin.on_gpu(), stored)
         examples = examples_for(models.train, stored)
         examples = device_examples.on_device(examples) if on_device else examples
         # Several steps per compiled call in fit() only (train_on_batch runs one):

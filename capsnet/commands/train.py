@@ -192,12 +192,8 @@ def _data_on_device(config, plugin, data, group):
                 "--data-on-device holds the data on one device; drop it or --distribute data-parallel"
             )
         return False
-    sizes = [device_examples.stored_bytes(split(1)) for split in (data.train_examples, data.test_examples)]
-    if None in sizes:
-        return False  # drawn on the host each epoch, whatever was asked
-    if config.data_on_device is not None:
-        return config.data_on_device
-    return plugin.on_gpu() and sum(sizes) <= device_examples.AUTO_LIMIT_BYTES
+    splits = (data.train_examples(data.num_classes), data.test_examples(data.num_classes))
+    return device_examples.held_on_device(config.data_on_device, plugin.on_gpu(), *splits)
 
 
 def _train(config, plugin, data, save_dir, scope, group, on_device):

@@ -69,6 +69,19 @@ def stored_bytes(examples):
     return np.asarray(examples.images).nbytes + labels
 
 
+def held_on_device(asked, on_gpu, *examples):
+    """Whether to hold `examples` on the device: never where they are drawn
+    afresh each epoch (`stored_bytes` None); else as `asked` (True or False),
+    or, with `asked` None, on a GPU when their arrays take at most
+    `AUTO_LIMIT_BYTES` together (the rule of `capsnet train` and `bench`)."""
+    sizes = [stored_bytes(part) for part in examples]
+    if None in sizes:
+        return False
+    if asked is not None:
+        return asked
+    return on_gpu and sum(sizes) <= AUTO_LIMIT_BYTES
+
+
 def on_device(examples):
     """`examples` (an `Examples`, or a `ClassExamples` around one) held on the
     device; examples drawn afresh each epoch as they were (`stored_bytes`)."""
