@@ -4,11 +4,13 @@ cannot hold is refused in one line."""
 
 import json
 
+import keras
 import pytest
 
 from capsnet import data
 from capsnet.commands import train
 from capsnet.commands.configs import TrainConfig
+from capsnet.errors import CapsNetInputError
 from capsnet.training import OneProcess
 from tests.helpers import assert_input_error, invoke
 
@@ -63,7 +65,17 @@ def test_data_drawn_each_epoch_stays_on_the_host(tiny_npz):
     assert train._data_on_device(config, _Plugin(True), pairs, OneProcess()) is False
 
 
+def test_data_on_device_is_refused_with_distribute(tiny_npz):
+    config = TrainConfig(data=tiny_npz, distribute="data-parallel", data_on_device=True)
+    stored = data.load("mnist", path=tiny_npz)
+    with pytest.raises(CapsNetInputError, match="--data-on-device.*--distribute"):
+        train._data_on_device(config, _Plugin(True), stored, OneProcess())
+
+
 def test_several_replicas_cannot_share_one_devices_data(tmp_path, tiny_npz):
+    if keras.backend.backend() == "torch":
+        # Its --distribute asks for torchrun first; the rule itself: the test above.
+        pytest.skip("torch's --distribute runs under torchrun")
     result = invoke(
         "train", "--data", tiny_npz, *RUN, "--distribute", "data-parallel", "--data-on-device",
         "--save-dir", tmp_path / "run",
