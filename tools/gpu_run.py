@@ -6,9 +6,10 @@
 
 Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
 fashion, multimnist, affnist (`all` is all nine, in that order), and prepare;
-also paper (the authors' recipe on MNIST, `capsnet train --recipe paper`, not
-in `all`). Every part writes into the results folder (default
-results/gpu-<device>/) as soon as it finishes, skips what an earlier command
+also paper (the authors' recipe on MNIST, `capsnet train --recipe paper`) and
+large (the large-images sweep, `tools.large_images_sweep`), not in `all`.
+Every part writes into the results folder (default results/gpu-<device>/) as
+soon as it finishes, skips what an earlier command
 finished, and stops before --budget runs out, so the same command run again
 continues. Exit codes: 0 done or stopped by the budget (rerun to continue), 1 a
 measurement failed, 2 bad input.
@@ -21,13 +22,14 @@ import signal
 import sys
 from pathlib import Path
 
-from tools.gpu import bench, device, info, prepare, profile, setup, summary, training
+from tools.gpu import bench, device, info, large_images, prepare, profile, setup, summary, training
 from tools.gpu.context import REPO, Budget, Settings, UsageError, say
 
 NAMES = ("jax", "torch", "tensorflow")
 ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion", "multimnist", "affnist")
-# Not in `all`: the authors' 640 epochs take about 40 minutes at today's JAX epoch on an H100.
-EXTRA = ("paper",)
+# Not in `all`: the authors' 640 epochs take about 40 minutes at today's JAX epoch
+# on an H100; the large-images sweep comes after the paper's figures.
+EXTRA = ("paper", "large")
 PARTS = ("prepare", *ALL, *EXTRA, "all")
 TRAINING = {
     "mnist": training.mnist_runs,
@@ -267,6 +269,8 @@ def run_part(settings, part):
         return bench.run(settings)
     if part == "profile":
         return profile.run(settings)
+    if part == "large":
+        return large_images.run(settings)
     if settings.smoke:
         prepare.smoke_data(settings.work / "smoke.npz")
     if settings.together:  # every training part's runs at once, when the first one comes

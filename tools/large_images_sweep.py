@@ -8,7 +8,9 @@ capsules and Efficient-CapsNet, then one table and one plot of them all.
 
 Records: `results/bench-cpu/large-images/<case>/bench.json` (one bench each,
 torch, batch 16, 3 timed steps after a warm one), so a sweep cut short keeps
-what it measured and a rerun measures only what is missing.
+what it measured and a rerun measures only what is missing. `--backend` and
+`--records` sweep another backend into another folder; on a GPU the same
+sweep is the `large` part of `python -m tools.gpu_run`.
 """
 
 import argparse
@@ -19,7 +21,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / "results" / "bench-cpu" / "large-images"
-BENCH = ["--backends", "torch", "--batch-size", "16", "--steps", "3", "--warmup", "1"]
+BATCH_SIZE = 16
+# 3 timed steps after a warm one: a 224x224 step takes seconds on a CPU.
+TIMING = ["--steps", "3", "--warmup", "1"]
 
 # case -> its bench options, in the order of the table.
 CASES = {
@@ -42,21 +46,30 @@ CASES = {
 }
 
 
-def bench(case, records=RECORDS):
+def bench_arguments(case, out, backend="torch", batch_size=BATCH_SIZE, timing=TIMING):
+    """The `capsnet bench` arguments that measure `case` on `backend` into `out`."""
+    where = ["--backends", backend, "--batch-size", str(batch_size), "--out", str(out)]
+    return ["bench", *where, *timing, *CASES[case].split()]
+
+
+def bench(case, records=RECORDS, backend="torch", batch_size=BATCH_SIZE):
     """Run `capsnet bench` for `case` into `records/case/` (bench.json, bench.png)."""
     out = records / case
     out.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "capsnet", "bench", *BENCH, "--out", str(out), *CASES[case].split()]
-    subprocess.run(command, check=True, cwd=ROOT)
+    arguments = bench_arguments(case, out, backend, batch_size)
+    subprocess.run([sys.executable, "-m", "capsnet", *arguments], check=True, cwd=ROOT)
 
 
 def read_records(records=RECORDS):
-    """case -> the torch worker's bench result, for the cases that have a record."""
+    """case -> the bench result of its record's (one) worker, for the cases that
+    have one; a worker that failed (out of memory, say) has no row."""
     found = {}
     for case in CASES:
         path = records / case / "bench.json"
         if path.is_file():
-            found[case] = next(iter(json.loads(path.read_text()).values()))
+            result = next(iter(json.loads(path.read_text()).values()))
+            if "error" not in result:
+                found[case] = result
     return found
 
 
@@ -85,6 +98,13 @@ def table(results):
     return "\n".join(rows)
 
 
+def where_measured(results):
+    """ "torch CPU, batch 16"-like words for the plot's title, from the records."""
+    first = next(iter(results.values()))
+    device = "GPU" if first.get("peak_memory_kind") == "device" else "CPU"
+    return f"{first.get('backend', 'torch')} {device}, batch {first.get('batch_size', BATCH_SIZE)}"
+
+
 def plot(results, path):
     """Training speed against peak memory, one labelled point per case."""
     import matplotlib
@@ -97,8 +117,9 @@ def plot(results, path):
         x, y = result["peak_memory_mb"] / 1024, result["train_img_per_s"]
         axes.scatter(x, y, color="tab:blue" if "shared" in case else "tab:orange")
         axes.annotate(case, (x, y), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    axes.set(xscale="log", yscale="log", xlabel="peak memory, GB (host RSS)", ylabel="training images / s")
-    axes.set_title("capsnet bench, torch CPU, batch 16 (blue: shared class capsules)")
+    kind = next(iter(results.values())).get("peak_memory_kind", "host RSS")
+    axes.set(xscale="log", yscale="log", xlabel=f"peak memory, GB ({kind})", ylabel="training images / s")
+    axes.set_title(f"capsnet bench, {where_measured(results)} (blue: shared class capsules)")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -108,17 +129,20 @@ def plot(results, path):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--run", action="store_true", help="bench the cases that have no record yet")
+    parser.add_argument("--backend", default="torch", help="the backend to bench (torch)")
+    parser.add_argument("--batch-size", type=int, default=BATCH_SIZE, help=f"({BATCH_SIZE})")
+    parser.add_argument("--records", type=Path, default=RECORDS, help="the records' folder")
     args = parser.parse_args(argv)
     if args.run:
         for case in CASES:
-            if not (RECORDS / case / "bench.json").is_file():
-                bench(case)
-    results = read_records()
+            if not (args.records / case / "bench.json").is_file():
+                bench(case, args.records, args.backend, args.batch_size)
+    results = read_records(args.records)
     if not results:
-        sys.exit("no records in results/bench-cpu/large-images; run with --run")
+        sys.exit(f"no records in {args.records}; run with --run")
     print(table(results))
-    plot(results, RECORDS / "sweep.png")
-    print(f"wrote {RECORDS / 'sweep.png'}")
+    plot(results, args.records / "sweep.png")
+    print(f"wrote {args.records / 'sweep.png'}")
 
 
 if __name__ == "__main__":

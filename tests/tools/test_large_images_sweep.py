@@ -1,6 +1,7 @@
 """tools/large_images_sweep.py: its table and plot from bench records."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,7 +11,7 @@ pytestmark = pytest.mark.one_backend  # no model is built
 
 
 def _record(records, case, **result):
-    (records / case).mkdir(parents=True)
+    (records / case).mkdir(parents=True, exist_ok=True)
     base = {
         "model": "capsnet",
         "input_shape": [224, 224, 3],
@@ -22,7 +23,8 @@ def _record(records, case, **result):
         "eval_img_per_s": 40.9,
         "architecture": {"class_capsules": "shared", "stem_blocks": 3, "decoder_type": "deconv"},
     }
-    (records / case / "bench.json").write_text(json.dumps({"torch": {**base, **result}}))
+    name = result.get("backend", "torch")
+    (records / case / "bench.json").write_text(json.dumps({name: {**base, **result}}))
 
 
 def test_the_table_and_plot_come_from_the_records_in_case_order(tmp_path):
@@ -58,3 +60,52 @@ def test_the_table_and_plot_come_from_the_records_in_case_order(tmp_path):
 def test_every_case_is_a_bench_command_line():
     for options in sweep.CASES.values():
         assert "--image-size" in options.split()
+
+
+def test_the_arguments_bench_the_case_on_the_backend_into_its_folder(tmp_path):
+    arguments = sweep.bench_arguments("shared-64x64x3-k100", tmp_path, "jax", 16, ["--steps", "10"])
+    assert arguments[0] == "bench"
+    for option, value in (("--backends", "jax"), ("--batch-size", "16"), ("--out", str(tmp_path))):
+        assert arguments[arguments.index(option) + 1] == value
+    assert arguments[arguments.index("--class-capsules") + 1] == "shared"
+    assert arguments[arguments.index("--steps") + 1] == "10"
+
+
+def test_a_failed_case_has_no_row(tmp_path):
+    _record(tmp_path, "shared-224x224x3-k100")
+    (tmp_path / "paper-28x28x1-k10").mkdir()
+    failed = {"torch": {"backend": "torch", "error": "killed by SIGKILL: out of memory"}}
+    (tmp_path / "paper-28x28x1-k10" / "bench.json").write_text(json.dumps(failed))
+    assert list(sweep.read_records(tmp_path)) == ["shared-224x224x3-k100"]
+
+
+def test_the_gpu_part_measures_each_case_once_and_reports_each_backend(tmp_path, monkeypatch):
+    from tools import gpu_run
+    from tools.gpu import large_images
+
+    benched = []
+
+    def fake_run_until(command, log, env, stop_at=None, **kwargs):
+        out = command[command.index("--out") + 1]
+        backend = command[command.index("--backends") + 1]
+        benched.append((backend, Path(out).name))
+        record = {"backend": backend, "batch_size": 16, "peak_memory_kind": "device"}
+        _record(Path(out).parent, Path(out).name, **record)
+        return 0, False
+
+    monkeypatch.setattr(large_images, "run_until", fake_run_until)
+    out = tmp_path / "out"
+    arguments = ["large", "--backends", "jax,torch", "--budget", "3600", "--out", str(out)]
+    settings = gpu_run.settings_from(arguments)
+    assert large_images.run(settings) == "done"
+    assert benched == [(b, case) for b in ("jax", "torch") for case in sweep.CASES]
+    table = (out / "large-images" / "jax.md").read_text()
+    assert "jax GPU, batch 16" in table and len(table.splitlines()) == 4 + len(sweep.CASES)
+    assert (out / "large-images" / "torch.png").is_file()
+
+    benched.clear()
+    assert large_images.run(settings) == "done" and benched == []  # each case once
+
+    (out / "large-images" / "torch" / "paper-28x28x1-k10" / "bench.json").unlink()
+    settings.budget = gpu_run.Budget(60)  # under a case's first guess plus the margin
+    assert large_images.run(settings) == "incomplete" and benched == []
