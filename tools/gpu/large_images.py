@@ -34,7 +34,7 @@ def run(settings):
                 continue
             if not settings.budget.allows(per_case + settings.margin):
                 say(f"large: stopped before {backend} {case}: time budget; rerun to continue")
-                report(settings)
+                report(settings, backend)
                 return "incomplete"
             where.mkdir(parents=True, exist_ok=True)
             say(f"large: {backend} {case}")
@@ -50,23 +50,22 @@ def run(settings):
             per_case = max(per_case, started - settings.budget.remaining())
             if stopped:
                 say(f"large: {backend} {case} stopped: time budget; rerun to continue")
-                report(settings)
+                report(settings, backend)
                 return "incomplete"
             if code != 0 or not (where / "bench.json").is_file():
                 say(f"large: {backend} {case} failed: {' | '.join(last_lines(where / 'bench.log', 2))}")
                 status = "failed"
-        report(settings)
+        report(settings, backend)
         settings.write_archive()
     return status
 
 
-def report(settings):
-    """One table and one plot per backend from the records there are."""
-    for backend in settings.backends:
-        found = sweep.read_records(records(settings, backend))
-        if not found:
-            continue
-        text = f"# Large images, {sweep.where_measured(found)}\n\n{sweep.table(found)}\n"
-        target = settings.out / "large-images" / f"{backend}.md"
-        atomic_write(target, lambda temporary, text=text: temporary.write_text(text))
-        sweep.plot(found, settings.out / "large-images" / f"{backend}.png")
+def report(settings, backend):
+    """The table and plot of one backend from the records it has."""
+    found = sweep.read_records(records(settings, backend))
+    if not found:
+        return
+    text = f"# Large images, {sweep.where_measured(found)}\n\n{sweep.table(found)}\n"
+    folder = settings.out / "large-images"
+    atomic_write(folder / f"{backend}.md", lambda temporary: temporary.write_text(text))
+    sweep.plot(found, folder / f"{backend}.png")
