@@ -35,13 +35,13 @@ from capsnet.atomic import atomic_write
 WORKER = r"""
 import json, sys, time
 from capsnet import backends, fast_ops
-precision, fast_paths, script, batch_size, routings, setup = sys.argv[1:7]
+precision, fast_paths, script, batch_size, routings, setup, model = sys.argv[1:8]
 if setup == "1":
     backends.setup(precision, fast_paths=fast_paths == "1")
 if script:
     exec(compile(open(script).read(), script, "exec"), {"__file__": script})
 from capsnet.commands.bench import training_step
-step = training_step(batch_size=int(batch_size), routings=int(routings))[-1]
+step = training_step(model=model, batch_size=int(batch_size), routings=int(routings))[-1]
 for _ in range(3):
     step()
 print(json.dumps({"fast_paths": fast_ops.registered()}), flush=True)
@@ -86,7 +86,7 @@ def start(variant, args):
     command = [sys.executable, "-c", WORKER, precision, "1" if fast_paths else "0", script]
     log = tempfile.TemporaryFile(mode="w+")  # not a pipe: a chatty worker must never block on it
     process = subprocess.Popen(
-        [*command, str(args.batch_size), str(args.routings), "1" if setup else "0"],
+        [*command, str(args.batch_size), str(args.routings), "1" if setup else "0", args.model],
         env=env,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
@@ -111,6 +111,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=2, help="steps per variant per round")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--routings", type=int, default=3)
+    parser.add_argument("--model", default="capsnet", help="model family (capsnet)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     if len(args.variant) < 2:

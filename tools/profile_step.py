@@ -20,6 +20,7 @@ from pathlib import Path
 def parser():
     p = argparse.ArgumentParser(prog="python -m tools.profile_step", description=__doc__.split("\n")[0])
     p.add_argument("--backend", required=True, choices=["jax", "torch", "tensorflow"])
+    p.add_argument("--model", default="capsnet", help="model family (capsnet)")
     p.add_argument("--precision", default="float32")
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--routings", type=int, default=3)
@@ -48,6 +49,12 @@ def main(argv=None):
             raise backends.BackendError(
                 f"unknown --precision {args.precision!r}; choose from {', '.join(backends.PRECISIONS)}"
             )
+        from capsnet.models import family_names
+
+        if args.model not in family_names():
+            raise backends.BackendError(
+                f"unknown --model {args.model!r}; choose from {', '.join(family_names())}"
+            )
     except backends.BackendError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 2
@@ -55,7 +62,7 @@ def main(argv=None):
     from capsnet.commands.bench import training_step
 
     _, _, _, step = training_step(
-        batch_size=args.batch_size, routings=args.routings, jit=True if args.jit else "auto"
+        model=args.model, batch_size=args.batch_size, routings=args.routings, jit=True if args.jit else "auto"
     )
     for _ in range(args.warmup):
         step()
@@ -70,12 +77,15 @@ def main(argv=None):
     plugin.sync()
     step_ms = (time.perf_counter() - started) / args.steps * 1e3
     name = f"{args.backend}-{args.precision}-b{args.batch_size}" + ("-jit" if args.jit else "")
+    if args.model != "capsnet":
+        name = f"{args.model}-{name}"
     args.out.mkdir(parents=True, exist_ok=True)
     rows = plugin.profile(run_steps, (args.traces or args.out) / f"trace-{name}")
     for row in rows:
         row["ms_per_step"] = round(row["total_ms"] / args.steps, 3)
     record = {
         "backend": args.backend,
+        "model": args.model,
         "precision": args.precision,
         "batch_size": args.batch_size,
         "jit": args.jit,

@@ -3,8 +3,23 @@
 import keras
 from keras import ops
 
+from capsnet import fast_ops
 from capsnet.layers import validation
 from capsnet.layers.squash import efficient_squash
+
+
+def plain_depthwise_conv(inputs, kernel, strides):
+    """The reference depthwise convolution (channels last, 'valid' padding).
+
+    Args:
+        inputs: `(batch, height, width, channels)`.
+        kernel: `(k, k, channels, multiplier)`.
+        strides: int.
+
+    Returns:
+        `(batch, out_height, out_width, channels * multiplier)`.
+    """
+    return ops.depthwise_conv(inputs, kernel, strides=strides, padding="valid")
 
 
 @keras.saving.register_keras_serializable(package="capsnet")
@@ -16,6 +31,10 @@ class DepthwisePrimaryCapsule(keras.layers.Layer):
     large as its input (9x9 on 9x9x128 in the paper) each channel is reduced
     to one number, and 128 numbers make 16 capsules of 8 dimensions, squashed
     with `efficient_squash` (their equation 3).
+
+    The convolution is taken from `capsnet.fast_ops` under the name
+    `"depthwise_conv"` (same signature as `plain_depthwise_conv`), so a
+    backend plug-in can replace it with a faster equivalent.
 
     Args:
         dim_capsule: dimensions of each capsule (8 in the paper).
@@ -65,8 +84,8 @@ class DepthwisePrimaryCapsule(keras.layers.Layer):
         return out_height * out_width * input_shape[3] // self.dim_capsule
 
     def call(self, inputs):
-        features = ops.depthwise_conv(inputs, self.kernel, strides=self.strides, padding="valid")
-        features = features + self.bias
+        conv = fast_ops.get("depthwise_conv", plain_depthwise_conv)
+        features = conv(inputs, self.kernel, self.strides) + self.bias
         capsules = ops.reshape(features, (-1, self._num_capsules(inputs.shape), self.dim_capsule))
         return efficient_squash(capsules)
 

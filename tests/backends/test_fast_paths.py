@@ -4,12 +4,14 @@ import numpy as np
 import pytest
 from keras import ops
 
+from capsnet.backends.depthwise_taps import tap_sum_depthwise_conv
 from capsnet.backends.im2col import im2col_conv
+from capsnet.layers.depthwise_primary_capsule import plain_depthwise_conv
 from capsnet.layers.primary_capsule import plain_conv
 from tests.helpers import gradient
 
 
-def assert_same_gradients(fast_conv, x, w, strides, r):
+def assert_same_gradients(fast_conv, x, w, strides, r, plain_conv=plain_conv):
     """`fast_conv`'s gradients of sum(conv * r) w.r.t. input and kernel equal `plain_conv`'s."""
     w_tensor, x_tensor = ops.convert_to_tensor(w), ops.convert_to_tensor(x)
 
@@ -48,6 +50,50 @@ def test_im2col_gradients(rng, shape, kernel, strides):
     out_h, out_w = (shape[1] - kernel) // strides + 1, (shape[2] - kernel) // strides + 1
     r = ops.convert_to_tensor(rng.normal(size=(shape[0], out_h, out_w, 8)).astype("float32"))
     assert_same_gradients(im2col_conv, x, w, strides, r)
+
+
+DEPTHWISE_CASES = [
+    ((3, 9, 9, 16), 9, 1, 1),  # Efficient-CapsNet at 28x28: the kernel covers the input
+    ((2, 13, 13, 8), 13, 1, 1),  # at 36x36 (MultiMNIST)
+    ((2, 9, 7, 4), 9, 1, 2),  # covers the height only
+    ((2, 12, 11, 3), 3, 2, 1),
+    ((1, 10, 10, 2), 4, 3, 3),
+]
+
+
+@pytest.mark.parametrize("shape, kernel, strides, multiplier", DEPTHWISE_CASES)
+def test_tap_sum_depthwise_conv_equals_the_plain_one(rng, shape, kernel, strides, multiplier):
+    """Values and both gradients, with the plain op's channel order for multipliers > 1."""
+    x = rng.normal(size=shape).astype("float32")
+    w = (rng.normal(size=(kernel, min(kernel, shape[2]), shape[-1], multiplier)) * 0.1).astype("float32")
+    plain = ops.convert_to_numpy(plain_depthwise_conv(x, w, strides))
+    fast = ops.convert_to_numpy(tap_sum_depthwise_conv(x, w, strides))
+    assert fast.shape == plain.shape
+    np.testing.assert_allclose(fast, plain, atol=1e-5)
+    r = ops.convert_to_tensor(rng.normal(size=plain.shape).astype("float32"))
+    assert_same_gradients(tap_sum_depthwise_conv, x, w, strides, r, plain_depthwise_conv)
+
+
+def test_depthwise_primary_capsules_use_the_registered_conv(rng):
+    """The layer asks `capsnet.fast_ops` for "depthwise_conv" and gives the same capsules."""
+    from capsnet import fast_ops
+    from capsnet.layers import DepthwisePrimaryCapsule
+
+    layer = DepthwisePrimaryCapsule(8, 9)
+    x = rng.random(size=(2, 9, 9, 16)).astype("float32")
+    calls = []
+
+    def counted(inputs, kernel, strides):
+        calls.append(strides)
+        return tap_sum_depthwise_conv(inputs, kernel, strides)
+
+    with fast_ops.restored_afterwards():
+        fast_ops.unregister("depthwise_conv")
+        plain = ops.convert_to_numpy(layer(x))
+        fast_ops.register("depthwise_conv", counted)
+        fast = ops.convert_to_numpy(layer(x))
+    assert calls == [1]
+    np.testing.assert_allclose(fast, plain, atol=1e-6)
 
 
 # Each backend's own fast ops, by the name layers ask `capsnet.fast_ops` for (JAX's conv is im2col, above).

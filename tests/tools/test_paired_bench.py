@@ -64,3 +64,22 @@ def test_two_variants_take_turns_and_are_recorded(tmp_path):
     assert "primary_conv" in results["fast"]["fast_paths"] and results["plain"]["fast_paths"] == []
     assert all(len(r["step_s"]) == 2 and r["precision"] == "float32" for r in results.values())
     assert results["fast"]["speed_vs_fast"] == 1.0
+
+
+def test_model_picks_the_family_each_worker_builds(tmp_path, capsys):
+    """A variant whose depthwise conv fails starts with CapsNet (no depthwise conv) and
+    fails with Efficient-CapsNet, so `--model` reaches the workers."""
+    if keras.backend.backend() != "torch":
+        pytest.skip("one backend is enough: the tool runs its own processes (torch starts fastest)")
+    script = tmp_path / "broken_depthwise.py"
+    script.write_text(
+        "from capsnet import fast_ops\n"
+        "def broken(*args):\n"
+        "    raise RuntimeError('the depthwise conv ran')\n"
+        "fast_ops.register('depthwise_conv', broken)\n"
+    )
+    args = ["--backend", "torch", "--variant", "a", "--variant", f"b:run={script}"]
+    args += ["--rounds", "1", "--steps", "1", "--batch-size", "2"]
+    paired_bench.main(args)
+    with pytest.raises(SystemExit, match="variant b failed to start"):
+        paired_bench.main([*args, "--model", "efficient-capsnet"])

@@ -36,9 +36,21 @@ def test_profile_lists_the_step_ops_by_time(tmp_path):
     assert "| where | op |" in (tmp_path / f"profile-{backend}-float32-b4.md").read_text()
 
 
+def test_profile_of_another_family_is_named_after_it(tmp_path):
+    backend = keras.backend.backend()
+    args = ["--backend", backend, "--model", "efficient-capsnet", "--batch-size", "2", "--steps", "1"]
+    assert profile_step.main([str(a) for a in [*args, "--warmup", "1", "--out", tmp_path]]) == 0
+    record = json.loads((tmp_path / f"profile-efficient-capsnet-{backend}-float32-b2.json").read_text())
+    assert record["model"] == "efficient-capsnet" and record["ops"]
+
+
 @pytest.mark.parametrize(
     "args, fragment",
-    [(["--steps", "0"], "--steps"), (["--precision", "float8"], "unknown --precision 'float8'")],
+    [
+        (["--steps", "0"], "--steps"),
+        (["--precision", "float8"], "unknown --precision 'float8'"),
+        (["--model", "resnet"], "unknown --model 'resnet'"),
+    ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, args, fragment):
     argv = ["--backend", keras.backend.backend(), "--out", str(tmp_path), *args]
