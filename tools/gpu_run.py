@@ -6,8 +6,9 @@
 
 Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
 fashion, multimnist, affnist (`all` is all nine, in that order), and prepare;
-also paper (the authors' recipe on MNIST, `capsnet train --recipe paper`) and
-large (the large-images sweep, `tools.large_images_sweep`), not in `all`.
+also paper (the authors' recipe on MNIST, `capsnet train --recipe paper`),
+multimnist-efficient (Efficient-CapsNet on 300,000 fresh MultiMNIST pairs an
+epoch) and large (the large-images sweep, `tools.large_images_sweep`), not in `all`.
 Every part writes into the results folder (default results/gpu-<device>/) as
 soon as it finishes, skips what an earlier command
 finished, and stops before --budget runs out, so the same command run again
@@ -28,8 +29,9 @@ from tools.gpu.context import REPO, Budget, Settings, UsageError, say
 NAMES = ("jax", "torch", "tensorflow")
 ALL = ("setup", "info", "bench", "profile", "mnist", "ablation", "fashion", "multimnist", "affnist")
 # Not in `all`: the authors' 640 epochs take about 40 minutes at today's JAX epoch
-# on an H100; the large-images sweep comes after the paper's figures.
-EXTRA = ("paper", "large")
+# on an H100; Efficient-CapsNet's MultiMNIST run is for the preset, not a paper's
+# figure; the large-images sweep comes after the paper's figures.
+EXTRA = ("paper", "multimnist-efficient", "large")
 PARTS = ("prepare", *ALL, *EXTRA, "all")
 TRAINING = {
     "mnist": training.mnist_runs,
@@ -37,6 +39,7 @@ TRAINING = {
     "ablation": training.ablation_runs,
     "fashion": training.fashion_runs,
     "multimnist": training.multimnist_runs,
+    "multimnist-efficient": training.efficient_multimnist_runs,
     "affnist": training.affnist_runs,
 }
 DATA_FILES = {
@@ -45,6 +48,7 @@ DATA_FILES = {
     "ablation": "mnist.npz",
     "fashion": "fashion_mnist.npz",
     "multimnist": "mnist.npz",
+    "multimnist-efficient": "mnist.npz",
     "affnist": "mnist.npz",
 }
 # Defaults on the GPU and under --smoke (tiny, a few steps, for a CPU).

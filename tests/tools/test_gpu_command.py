@@ -514,6 +514,30 @@ def test_the_paper_recipe_part_trains_with_the_recipe_not_the_seed_settings(tmp_
     assert "paper" in gpu_run.PARTS and "paper" not in gpu_run.ALL
 
 
+def test_efficient_capsnet_multimnist_part_trains_that_family_on_fresh_pairs(tmp_path):
+    """Its own decay and epoch size; no --routings, which efficient-capsnet refuses."""
+    from tools.gpu import training
+
+    settings = _settings(tmp_path)
+    (run,) = training.efficient_multimnist_runs(settings)
+    args = [str(a) for a in training._train_args(settings, run, tmp_path / "work", resume=False)]
+
+    def value(flag):
+        return args[args.index(flag) + 1]
+
+    assert (value("--model"), value("--dataset"), value("--epoch-size")) == (
+        "efficient-capsnet",
+        "multimnist",
+        "300000",
+    )
+    assert (value("--lr-decay"), value("--shift-pixels"), value("--epochs")) == ("0.95", "0", "50")
+    assert "--routings" not in args and "--lam-recon" in args
+    (capsnet_run,) = training.multimnist_runs(settings)
+    capsnet_args = [str(a) for a in training._train_args(settings, capsnet_run, tmp_path / "w", resume=False)]
+    assert capsnet_args[capsnet_args.index("--lr-decay") + 1] == "0.9" and "--routings" in capsnet_args
+    assert "multimnist-efficient" in gpu_run.PARTS and "multimnist-efficient" not in gpu_run.ALL
+
+
 def test_bench_with_steps_per_call_gets_a_folder_and_rows_of_its_own(tmp_path):
     from tools.gpu import bench
 
