@@ -27,3 +27,13 @@ def im2col_conv(inputs, kernel, strides):
     ]
     patches = ops.concatenate(views, axis=-1)  # (batch, out_h, out_w, k_h * k_w * c)
     return ops.matmul(patches, ops.reshape(kernel, (k_h * k_w * channels, filters)))
+
+
+def im2col_relu_conv(inputs, kernel, bias, strides):
+    """`capsnet.layers.relu_conv.plain_relu_conv` through `im2col_conv`: relu(conv + bias).
+
+    Args: inputs `(batch, h, w, c)`, kernel `(k, k, c, o)`, bias `(o,)`, int strides.
+
+    Returns: `(batch, (h - k) // s + 1, (w - k) // s + 1, o)`.
+    """
+    return ops.relu(im2col_conv(inputs, kernel, strides) + bias)

@@ -8,7 +8,7 @@ import numpy as np
 from capsnet import fast_ops
 from capsnet.backends.depthwise_taps import tap_sum_depthwise_conv
 from capsnet.backends.fft_conv import fft_or
-from capsnet.backends.im2col import im2col_conv
+from capsnet.backends.im2col import im2col_conv, im2col_relu_conv
 from capsnet.backends.keras_tensorflow_probe import report_tensorflow_only_once_imported
 
 report_tensorflow_only_once_imported()
@@ -173,6 +173,7 @@ def install_fast_paths():
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(im2col_conv))
         fast_ops.register("depthwise_conv", tap_sum_depthwise_conv)
+        fast_ops.register("relu_conv", im2col_relu_conv)
     return fast_ops.registered()
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from capsnet.backends.fft_conv import plain_paired_products
+from capsnet.layers.relu_conv import plain_relu_conv
 
 
 def matmul_predictions(kernel, inputs):
@@ -77,6 +78,19 @@ def kernel_gradient(inputs, grad, size, strides):
         taps = tf.reshape(tf.concat(taps, axis=-1), (-1, size * in_c))  # (batch * h' * w', k * c)
         per_row.append(tf.matmul(taps, rows, transpose_a=True))
     return tf.reshape(tf.stack(per_row), (size, size, in_c, out_c))
+
+
+def one_channel_relu_conv(inputs, kernel, bias, strides):
+    """`relu_conv` on a one-channel input (CapsNet's conv1), Keras's own conv elsewhere.
+
+    The patches' product pays where the input has one channel: its patches are
+    `k_h k_w + 1` numbers a position. On Efficient-CapsNet's backbone (3x3 on 32
+    and 64 channels: 289 and 577) it made the training step twice as slow
+    (results/bench-cpu/relu-conv-backbones/).
+    """
+    if kernel.shape[2] == 1:
+        return relu_conv(inputs, kernel, bias, strides)
+    return plain_relu_conv(inputs, kernel, bias, strides)
 
 
 def relu_conv(inputs, kernel, bias, strides):

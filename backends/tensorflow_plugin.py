@@ -8,8 +8,8 @@ from capsnet.backends.fft_conv import fft_or
 from capsnet.backends.tensorflow_fast_ops import (
     compiled_adam_update_step,
     matmul_predictions,
+    one_channel_relu_conv,
     paired_products,
-    relu_conv,
     tap_gradient_conv,
 )
 
@@ -105,7 +105,7 @@ def install_fast_paths():
     if not on_gpu():
         fast_ops.register("primary_conv", fft_or(tap_gradient_conv, paired_products))
         fast_ops.register("capsule_predictions", matmul_predictions)
-        fast_ops.register("relu_conv", relu_conv)
+        fast_ops.register("relu_conv", one_channel_relu_conv)
         fast_ops.register("adam_update_step", compiled_adam_update_step)
     return fast_ops.registered()
 

@@ -269,16 +269,44 @@ def test_training_compiles_with_the_registered_adam_update(fast_paths):
     assert keras.saving.serialize_keras_object(model.optimizer)["class_name"] == "Adam"
 
 
-@pytest.mark.parametrize(
-    "shape, kernel, strides",
-    [((2, 28, 28, 1), 9, 1), ((2, 13, 12, 3), 3, 2), ((1, 9, 9, 2), 4, 1)],
-)
+RELU_CONV_CASES = [((2, 28, 28, 1), 9, 1), ((2, 13, 12, 3), 3, 2), ((1, 9, 9, 2), 4, 1)]
+
+
+@pytest.mark.parametrize("shape, kernel, strides", RELU_CONV_CASES)
 def test_backend_relu_conv_equals_plain_in_values_and_gradients(rng, shape, kernel, strides):
     """conv1's fast path: outputs and the input's, kernel's and bias's gradients."""
+    assert_relu_conv_equals_plain(own_fast_op("relu_conv"), rng, shape, kernel, strides)
+
+
+@pytest.mark.parametrize("shape, kernel, strides", RELU_CONV_CASES)
+def test_im2col_relu_conv_equals_plain_in_values_and_gradients(rng, shape, kernel, strides):
+    """JAX's conv1 and Efficient-CapsNet backbone on CPUs, checked on every backend."""
+    from capsnet.backends.im2col import im2col_relu_conv
+
+    assert_relu_conv_equals_plain(im2col_relu_conv, rng, shape, kernel, strides)
+
+
+@pytest.mark.parametrize("shape, kernel, strides", RELU_CONV_CASES)
+def test_tensorflow_relu_conv_uses_patches_for_one_channel(rng, shape, kernel, strides, monkeypatch):
+    """The registered op: the patches' product for a one-channel input, Keras's conv for more."""
+    import keras
+
+    if keras.backend.backend() != "tensorflow":
+        pytest.skip("a tensorflow fast path")
+    from capsnet.backends import tensorflow_fast_ops
+
+    calls = []
+    patches = tensorflow_fast_ops.relu_conv
+    monkeypatch.setattr(tensorflow_fast_ops, "relu_conv", lambda *a: calls.append(1) or patches(*a))
+    assert_relu_conv_equals_plain(tensorflow_fast_ops.one_channel_relu_conv, rng, shape, kernel, strides)
+    assert bool(calls) == (shape[-1] == 1)
+
+
+def assert_relu_conv_equals_plain(relu_conv, rng, shape, kernel, strides):
+    """`relu_conv`'s outputs and its input's, kernel's and bias's gradients are `plain_relu_conv`'s."""
     from capsnet import backends
     from capsnet.layers.relu_conv import plain_relu_conv
 
-    relu_conv = own_fast_op("relu_conv")
     x = rng.random(size=shape).astype("float32")
     w = (rng.normal(size=(kernel, kernel, shape[-1], 8)) * 0.3).astype("float32")
     b = (rng.normal(size=(8,)) * 0.3).astype("float32")  # some outputs below zero, some above

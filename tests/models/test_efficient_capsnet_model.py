@@ -88,3 +88,28 @@ def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match="at least 11x11"):
         build_efficient_capsnet(input_shape=(10, 28, 1))
     assert build_efficient_capsnet(input_shape=(11, 11, 3), decoder=False).train.output_shape == (None, 10)
+
+
+def test_backbone_convolutions_take_the_registered_relu_conv(models, four_digits):
+    """Each of the four ReLU convolutions asks `capsnet.fast_ops` for "relu_conv", so
+    a backend plug-in can swap in its faster one; the outputs stay the plain op's."""
+    from capsnet import fast_ops
+    from capsnet.layers import ReLUConv2D
+    from capsnet.layers.relu_conv import plain_relu_conv
+
+    backbone = models.train.get_layer("backbone")
+    assert [type(backbone.get_layer(f"conv{n}")) for n in range(1, 5)] == [ReLUConv2D] * 4
+    images = four_digits[0]
+    calls = []
+
+    def counted(inputs, kernel, bias, strides):
+        calls.append(strides)
+        return plain_relu_conv(inputs, kernel, bias, strides)
+
+    with fast_ops.restored_afterwards():
+        fast_ops.unregister("relu_conv")
+        plain = ops.convert_to_numpy(models.evaluate(images)[0])
+        fast_ops.register("relu_conv", counted)
+        counted_lengths = ops.convert_to_numpy(models.evaluate(images)[0])
+    assert calls == [1, 1, 1, 2]
+    np.testing.assert_allclose(counted_lengths, plain, atol=1e-6)

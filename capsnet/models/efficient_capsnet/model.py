@@ -3,7 +3,13 @@
 import keras
 
 from capsnet import losses
-from capsnet.layers import DepthwisePrimaryCapsule, RandomShift, SelfAttentionCapsuleLayer, validation
+from capsnet.layers import (
+    DepthwisePrimaryCapsule,
+    RandomShift,
+    ReLUConv2D,
+    SelfAttentionCapsuleLayer,
+    validation,
+)
 from capsnet.models import capsule_views, image_sizes, large_images
 
 NAME = "efficient-capsnet"
@@ -31,14 +37,7 @@ def backbone(input_shape):
     layers = [keras.Input(input_shape)]
     for index, (filters, kernel, stride) in enumerate(BACKBONE, start=1):
         layers += [
-            keras.layers.Conv2D(
-                filters,
-                kernel,
-                stride,
-                activation="relu",
-                kernel_initializer="he_normal",
-                name=f"conv{index}",
-            ),
+            ReLUConv2D(filters, kernel, strides=stride, kernel_initializer="he_normal", name=f"conv{index}"),
             keras.layers.BatchNormalization(name=f"batch_norm{index}"),
         ]
     return keras.Sequential(layers, name="backbone")
