@@ -29,16 +29,15 @@ def test_takes_the_registered_op_in_the_plain_case_only(rng):
         return keras.ops.zeros((inputs.shape[0], 3, 3, 4))
 
     x = rng.normal(size=(1, 5, 5, 2)).astype("float32")
-    fast_ops.register("relu_conv", spy)
-    try:
+    # The registry as it was afterwards: a plug-in's own relu_conv stays for later tests.
+    with fast_ops.restored_afterwards():
+        fast_ops.register("relu_conv", spy)
         assert float(keras.ops.sum(ReLUConv2D(4, 3)(x))) == 0.0
         assert calls == [1]
         # Conv2D's own call wherever the registered op's signature cannot say what the layer does
         for other in ({"padding": "same"}, {"activation": "tanh"}, {"use_bias": False}, {"dilation_rate": 2}):
             ReLUConv2D(4, 2 if "dilation_rate" in other else 3, **other)(x)
         assert calls == [1]
-    finally:
-        fast_ops.unregister("relu_conv")
 
 
 def test_serializes_with_its_config_and_weights(rng, tmp_path):
