@@ -15,7 +15,7 @@ class EpochTimer(keras.callbacks.Callback):
         sync: waits for the device (`Plugin.sync`).
         seconds: the list to append each epoch's time to (default: a new one).
         skip: called at each epoch's end; True leaves that epoch out (one
-            cut short by a stop request is not a finished epoch).
+            whose loss diverged is not a finished epoch).
         report: called as `report(epoch, seconds)` after each recorded epoch.
         first_seconds: time the first epoch had already taken before this run
             (one resumed inside an epoch).

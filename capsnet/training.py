@@ -274,7 +274,9 @@ class GracefulStop(keras.callbacks.Callback):
     not reliably delivered on every backend (JAX's dispatch swallowed it). At
     the next batch boundary `Halt` leaves `fit()` at once (`stop_training`
     would still validate the cut epoch first). The halted epoch is then
-    neither checkpointed nor logged as finished. A second signal gets the
+    neither checkpointed nor logged as finished. A signal after an epoch's last
+    step (while it validates) leaves that epoch whole: it is saved and logged,
+    and `Halt` comes before the next epoch begins. A second signal gets the
     previous handler, so a second Ctrl-C acts at once. A NaN or infinite loss
     sets `diverged`: the weights are already broken, so nothing of that epoch
     may be saved.
@@ -296,7 +298,8 @@ class GracefulStop(keras.callbacks.Callback):
 
     @property
     def halted(self):
-        """Whether the current epoch was cut short (and must not be saved)."""
+        """Whether training stops at the next batch boundary or epoch start (a stop
+        request, or a diverged loss)."""
         return self.requested or self.diverged
 
     def __enter__(self):
@@ -313,6 +316,11 @@ class GracefulStop(keras.callbacks.Callback):
 
     def agree_with_group(self):
         self.requested, self.diverged = (bool(flag) for flag in self.agree(self.requested, self.diverged))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.agree_with_group()
+        if self.halted:
+            raise Halt  # requested after the last epoch's last step: nothing of this one ran
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -441,8 +449,10 @@ class SafeCheckpoint(keras.callbacks.Callback):
             self._save(epochs_done=self._epoch, step=step, metrics=exact_resume.metric_states(self.model))
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.stop.halted:
-            return  # an interrupted or diverged, unfinished epoch
+        # Every step of the epoch ran (a halt leaves fit() before its end), so a stop
+        # requested since, while it validated, still saves it; a diverged one never.
+        if self.stop.diverged:
+            return
         logs = logs or {}
         accuracy = accuracy_in(logs)
         if accuracy is not None and (self.best is None or accuracy > self.best):
@@ -614,7 +624,7 @@ def fit(
             EpochTimer(
                 sync,
                 epoch_times,
-                skip=lambda: stop.halted,
+                skip=lambda: stop.diverged,
                 report=lambda epoch, seconds: print(f"epoch {epoch + 1}: {seconds:.1f} s"),
                 first_seconds=first_seconds,
             ),

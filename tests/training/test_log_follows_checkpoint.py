@@ -49,3 +49,27 @@ def test_a_signal_while_the_checkpoint_is_written_keeps_the_epochs_row_and_resum
     monkeypatch.setattr(training, "save_checkpoint", save)
     assert train(tiny_npz, tmp_path, 2, "--resume").exit_code == 0
     assert logged_epochs(tmp_path) == [0, 1]
+
+
+def test_a_signal_after_an_epochs_last_step_saves_and_logs_that_epoch(tmp_path, tiny_npz, monkeypatch):
+    """Ctrl-C arrives after epoch 0's last step, while it validates: epoch 0 is whole,
+    so it is checkpointed and logged, and the run stops before epoch 1 begins (it
+    used to run one step of epoch 1 and checkpoint it, its log without epoch 0)."""
+    from capsnet import epoch_timer
+
+    class InterruptedAtEpochEnd(epoch_timer.EpochTimer):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 0:
+                os.kill(os.getpid(), signal.SIGINT)
+            super().on_epoch_end(epoch, logs)
+
+    monkeypatch.setattr(training, "EpochTimer", InterruptedAtEpochEnd)
+    result = train(tiny_npz, tmp_path, 3)
+    assert result.exit_code == 130, result.output
+    state = training.read_checkpoint_state(tmp_path)
+    assert (state["epoch"], state["step"]) == (1, 0)
+    assert [row["epoch"] for row in state["log"]] == logged_epochs(tmp_path) == [0]
+
+    monkeypatch.setattr(training, "EpochTimer", epoch_timer.EpochTimer)
+    assert train(tiny_npz, tmp_path, 3, "--resume").exit_code == 0
+    assert logged_epochs(tmp_path) == [0, 1, 2]
