@@ -1,13 +1,15 @@
 """One `.keras` file, every backend (`nox -s portability`).
 
 For each registered model family:
-1. On each backend, train through the CLI: `train --dataset sample --epochs 1`
-   on the sample's first 1,000 training images (200 for the 35M-parameter CNN
-   baseline, whose steps cost 20 times a CapsNet's on a CPU).
-2. Load each of those models under each backend (3 x 3) and predict as many of
-   the sample's test images: the class scores (capsule lengths, or the CNN's
-   probabilities) must equal the training backend's to 1e-5, with the same
-   predicted class for every image.
+1. On each backend, train through the CLI (`train --data F --epochs 1`) on a cut
+   of the bundled sample: its first 1,000 training and 1,000 test images in
+   batches of 100, or for the 35M-parameter CNN baseline, whose images cost 20
+   times a CapsNet's on a CPU, 20 of each in batches of 10 (its steps and
+   validation took most of this check's time with 200 and 1,000).
+2. Load each of those models under each backend (3 x 3) and predict the cut's
+   test images: the class scores (capsule lengths, or the CNN's probabilities)
+   must equal the training backend's to 1e-5, with the same predicted class for
+   every image.
 3. Resume each run's training (`--resume`) on the next backend: the saved
    Adam state (iterations and moments) must carry over, so the optimizer
    continues from step 10 (1,000 training images / batch 100; step 2 for the
@@ -29,17 +31,31 @@ from capsnet.models import family_names
 
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 1e-5
-# Each model's `train` options: batches of 100 (10 steps an epoch of 1,000 images, 2 of 200).
-BATCH = 100
 # Every registered model family.
-MODELS = {name: ("--model", name, "--batch-size", str(BATCH)) for name in family_names()}
-# Training and test images per family: 1,000 unless named here.
-IMAGES = {"cnn-baseline": 200}
+MODELS = family_names()
+# (training and test images, batch size) per family: 10 steps an epoch, 2 for the CNN.
+SIZES = {"cnn-baseline": (20, 10)}
+DEFAULT_SIZE = (1000, 100)
 
 
 def images_of(run):
     """How many images the run folder `run` (work/<model>/<backend>) trains and predicts."""
-    return IMAGES.get(Path(run).parent.name, 1000)
+    return SIZES.get(Path(run).parent.name, DEFAULT_SIZE)[0]
+
+
+def batch_of(run):
+    """The batch size the run folder `run` trains with."""
+    return SIZES.get(Path(run).parent.name, DEFAULT_SIZE)[1]
+
+
+def write_cut(path, images):
+    """The sample's first `images` training and test images, as an .npz at `path`."""
+    from capsnet.data import SAMPLE
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with np.load(SAMPLE) as sample:
+        np.savez(path, **{key: sample[key][:images] for key in sample.files})
+    return path
 
 
 def _run(backend, *args):
@@ -60,17 +76,17 @@ def inspect_worker(out_file, predict, optimizer):
 
     from capsnet import backends
     from capsnet.commands.evaluate import lengths_and_reconstructions
-    from capsnet.data import load
     from capsnet.data.batches import as_float
     from capsnet.model_files import load_capsnet
     from capsnet.training import load_for_resume
 
     backends.setup("float32")
-    x_test = as_float(load("sample").x_test)
     found = {}
     for run in predict:
         model = load_capsnet(Path(run) / "trained_model.keras")
-        found[f"lengths {run}"] = lengths_and_reconstructions(model, x_test[: images_of(run)], BATCH)[0]
+        with np.load(Path(run).parent / "data.npz") as cut:
+            x_test = as_float(cut["x_test"])
+        found[f"lengths {run}"] = lengths_and_reconstructions(model, x_test, batch_of(run))[0]
     for run in optimizer:
         state = load_for_resume(Path(run) / "checkpoint.keras").train.optimizer
         moments = sum(float(np.abs(ops.convert_to_numpy(v)).sum()) for v in state.variables[2:])
@@ -87,7 +103,9 @@ def _inspect(backend, out_file, predict=(), optimizer=()):
 
 
 def _train(backend, run, *options):
-    _run(backend, "cli.py", "train", "--dataset", "sample", "--save-dir", run, *options)
+    data = Path(run).parent / "data.npz"  # the family's cut of the sample
+    sizes = ("--data", data, "--batch-size", batch_of(run))
+    _run(backend, "cli.py", "train", *sizes, "--save-dir", run, *options)
 
 
 def check(names, work):
@@ -97,10 +115,11 @@ def check(names, work):
     One process per backend inspects every run at once (start-up, not the work,
     is what a process costs here)."""
     runs = {(model, name): work / model / name for model in MODELS for name in names}
+    for model in MODELS:
+        write_cut(work / model / "data.npz", images_of(work / model / names[0]))
     for (model, name), run in runs.items():
         print(f"training {model} on {name} ...", flush=True)
-        options = MODELS[model] + ("--subset", str(images_of(run)), "--epochs", "1", "--seed", "0")
-        _train(name, run, *options)
+        _train(name, run, "--model", model, "--epochs", "1", "--seed", "0")
     resumed_on = {key: names[(names.index(key[1]) + 1) % len(names)] for key in runs}
 
     def resumed_here(backend):
@@ -121,23 +140,13 @@ def check(names, work):
             }
     for key, run in runs.items():
         print(f"resuming {key[0]} from {key[1]} on {resumed_on[key]} ...", flush=True)
-        _train(
-            resumed_on[key],
-            run,
-            "--subset",
-            str(2 * BATCH),
-            "--batch-size",
-            str(BATCH),
-            "--epochs",
-            "2",
-            "--resume",
-        )
+        _train(resumed_on[key], run, "--subset", 2 * batch_of(run), "--epochs", "2", "--resume")
     for backend in names:
         after = _inspect(backend, work / f"{backend}-after.npz", optimizer=resumed_here(backend))
         for key, run in runs.items():
             if resumed_on[key] != backend:
                 continue
-            steps = images_of(run) // BATCH
+            steps = images_of(run) // batch_of(run)
             (steps_before, moments), (steps_after, _) = (
                 before[backend][f"optimizer {run}"],
                 after[f"optimizer {run}"],

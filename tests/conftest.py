@@ -14,10 +14,11 @@ def pytest_collection_modifyitems(config, items):
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     for item in items:
-        if item.get_closest_marker("one_backend") is None:
+        marker = item.get_closest_marker("one_backend")
+        if marker is None:
             continue
         module = Path(item.path).relative_to(config.rootpath).as_posix()
-        home = rotation.home_backend(module)
+        home = rotation.home_backend(module, rotation.named_home(marker))
         if home != backend:
             unset = f"unset {rotation.ROTATION_VARIABLE} to run it here"
             reason = f"one_backend: runs under {home} in the rotation ({unset})"

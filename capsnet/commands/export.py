@@ -63,6 +63,7 @@ def export_elsewhere(config, backend, note):
     """Run this export in a fresh process on `backend`; returns the paths it wrote."""
     from capsnet.fresh_process import run_on_backend
 
+    checked_request(config)
     here = _current_backend()
     note(f"--format {config.format} is written by {backend}, not {here}: exporting in a {backend} process")
     args = ["-m", "capsnet", "export", "--weights", config.weights, "--format", config.format]
@@ -76,6 +77,26 @@ def export_elsewhere(config, backend, note):
         raise CapsNetInputError(f"the export in a {backend} process failed: {reason}")
     wrote = next(line for line in done.stdout.splitlines() if line.startswith("wrote "))
     return [Path(path) for path in wrote.removeprefix("wrote ").split(", ")]
+
+
+def checked_request(config):
+    """The models of `config.weights` once the request is known to be possible (a
+    writable destination of the format's kind, a decoder for `reconstruction`);
+    raises CapsNetInputError before any export, and before a process of another
+    backend is started for it."""
+    output = Path(config.output or default_output(config.weights, config.format))
+    if config.format == "openvino" and output.suffix != ".xml":
+        raise CapsNetInputError(
+            f"--output {output}: OpenVINO IR is an .xml file (with its .bin); end it in .xml"
+        )
+    _check_destination(output, config.format)
+    models = load_capsnet(config.weights)
+    if config.reconstruction and models.manipulate is None:
+        raise CapsNetInputError(
+            f"{config.weights} has no decoder, so it cannot export reconstructions; "
+            f"leave out --reconstruction"
+        )
+    return models
 
 
 def _current_backend():
@@ -96,18 +117,8 @@ def export_model(config):
 
     fmt = config.format
     output = Path(config.output or default_output(config.weights, fmt))
-    if fmt == "openvino" and output.suffix != ".xml":
-        raise CapsNetInputError(
-            f"--output {output}: OpenVINO IR is an .xml file (with its .bin); end it in .xml"
-        )
-    _check_destination(output, fmt)
     backends.setup("float32", fast_paths=False)
-    models = load_capsnet(config.weights)
-    if config.reconstruction and models.manipulate is None:
-        raise CapsNetInputError(
-            f"{config.weights} has no decoder, so it cannot export reconstructions; "
-            f"leave out --reconstruction"
-        )
+    models = checked_request(config)
     model = models.evaluate if config.reconstruction else classifier_only(models).evaluate
     names = output_names(models)[: len(model.outputs)]
     if fmt == "tf_saved_model":  # the signature's output keys are the dict's

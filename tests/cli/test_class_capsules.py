@@ -10,7 +10,8 @@ from capsnet.layers import SharedCapsuleLayer
 from capsnet.model_files import load_capsnet
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # training runs
+# training runs; the home by hand, to even out the suites (tests/rotation.py)
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend("torch")]
 
 
 def test_a_shared_model_trains_tests_predicts_and_resumes(tmp_path, tiny_npz):

@@ -8,7 +8,8 @@ from capsnet.model_files import load_capsnet
 from capsnet.training import load_for_resume
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
+# subprocesses or training runs; the home by hand, to even out the suites (tests/rotation.py)
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend("torch")]
 
 
 def train_args(data, save_dir, *extra):

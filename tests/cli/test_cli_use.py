@@ -8,7 +8,8 @@ from PIL import Image
 from capsnet.data import SAMPLE
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
+# subprocesses or training runs; the home by hand, to even out the suites (tests/rotation.py)
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend("tensorflow")]
 
 
 def test_test_command(trained_dir, tiny_npz, tmp_path):

@@ -108,7 +108,14 @@ def test_export_with_reconstruction(trained_dir, digits, tmp_path):
     np.testing.assert_allclose(by_shape[reconstruction.shape], reconstruction, atol=1e-4, rtol=0)
 
 
-def test_bad_export_requests(tmp_path):
+def test_bad_export_requests(tmp_path, monkeypatch):
+    """Refused in this process, before an exporting process of another backend starts."""
+    from capsnet import fresh_process
+
+    def no_process(*args, **kwargs):
+        raise AssertionError("a bad request started an exporting process")
+
+    monkeypatch.setattr(fresh_process, "run_on_backend", no_process)
     preset = ["--weights", "efficient-capsnet-mnist"]
     result = invoke("export", *preset, "--format", "caffe")
     assert result.exit_code == 2 and "caffe" in result.output

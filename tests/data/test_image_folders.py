@@ -12,7 +12,8 @@ from capsnet.data import SAMPLE
 from capsnet.errors import CapsNetInputError
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = [pytest.mark.slow, pytest.mark.one_backend]  # subprocesses or training runs
+# subprocesses or training runs; the home by hand, to even out the suites (tests/rotation.py)
+pytestmark = [pytest.mark.slow, pytest.mark.one_backend("tensorflow")]
 
 NAMES = ("seven", "two", "one")  # the sample's first test digits are 7, 2, 1, 0, ...
 

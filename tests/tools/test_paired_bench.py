@@ -67,8 +67,9 @@ def test_two_variants_take_turns_and_are_recorded(tmp_path):
 
 
 def test_model_picks_the_family_each_worker_builds(tmp_path, capsys):
-    """A variant whose depthwise conv fails starts with CapsNet (no depthwise conv) and
-    fails with Efficient-CapsNet, so `--model` reaches the workers."""
+    """A variant whose depthwise conv fails cannot start with Efficient-CapsNet, so
+    `--model` reaches the workers: CapsNet, the default, has no depthwise conv (and
+    CapsNet's workers start in the test above)."""
     if keras.backend.backend() != "torch":
         pytest.skip("one backend is enough: the tool runs its own processes (torch starts fastest)")
     script = tmp_path / "broken_depthwise.py"
@@ -79,7 +80,6 @@ def test_model_picks_the_family_each_worker_builds(tmp_path, capsys):
         "fast_ops.register('depthwise_conv', broken)\n"
     )
     args = ["--backend", "torch", "--variant", "a", "--variant", f"b:run={script}"]
-    args += ["--rounds", "1", "--steps", "1", "--batch-size", "2"]
-    paired_bench.main(args)
+    args += ["--rounds", "1", "--steps", "1", "--batch-size", "2", "--model", "efficient-capsnet"]
     with pytest.raises(SystemExit, match="variant b failed to start"):
-        paired_bench.main([*args, "--model", "efficient-capsnet"])
+        paired_bench.main(args)

@@ -7,9 +7,13 @@ from pathlib import Path
 from tests import rotation
 
 
-def _one_backend_modules(session):
+def _one_backend_homes(session):
+    """{module: its home} of the modules with `one_backend` tests."""
     return {
-        Path(item.path).relative_to(session.config.rootpath).as_posix()
+        Path(item.path).relative_to(session.config.rootpath).as_posix(): rotation.home_backend(
+            Path(item.path).relative_to(session.config.rootpath).as_posix(),
+            rotation.named_home(item.get_closest_marker("one_backend")),
+        )
         for item in session.items
         if item.get_closest_marker("one_backend") is not None
     }
@@ -22,10 +26,10 @@ def test_a_module_has_one_home_of_the_three_backends():
 
 
 def test_the_marked_modules_spread_over_every_backend(request):
-    modules = _one_backend_modules(request.session)
-    if len(modules) < 6:
+    homes = _one_backend_homes(request.session)
+    if len(homes) < 6:
         return  # a run of a few files: the spread is the whole suite's
-    assert {rotation.home_backend(m) for m in modules} == set(rotation.BACKENDS)
+    assert set(homes.values()) == set(rotation.BACKENDS)
 
 
 def test_no_one_backend_test_is_also_pinned_to_a_backend(request):
@@ -44,14 +48,33 @@ def test_under_the_rotation_only_the_home_backend_runs_each(request):
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     for item in request.session.items:
-        if item.get_closest_marker("one_backend") is None:
+        marker = item.get_closest_marker("one_backend")
+        if marker is None:
             continue
         module = Path(item.path).relative_to(request.config.rootpath).as_posix()
         skipped = any(mark.name == "skip" for mark in item.iter_markers())
-        assert skipped == (rotation.home_backend(module) != backend), item.nodeid
+        home = rotation.home_backend(module, rotation.named_home(marker))
+        assert skipped == (home != backend), item.nodeid
 
 
 def test_rotating_reads_only_its_variable():
     assert rotation.rotating({rotation.ROTATION_VARIABLE: "1"})
     assert not rotation.rotating({})
     assert not rotation.rotating({rotation.ROTATION_VARIABLE: "0"})
+
+
+def test_a_named_home_wins_over_the_path():
+    path = "tests/cli/test_cli_use.py"
+    hashed = rotation.home_backend(path)
+    other = next(b for b in rotation.BACKENDS if b != hashed)
+    assert rotation.home_backend(path, named=other) == other
+    assert rotation.home_backend(path, named=None) == hashed
+
+
+def test_a_named_home_must_be_a_backend():
+    try:
+        rotation.home_backend("tests/cli/test_cli_use.py", named="caffe")
+    except ValueError as error:
+        assert "caffe" in str(error)
+    else:
+        raise AssertionError("an unknown home was accepted")

@@ -25,7 +25,7 @@ def policy(request):
 def test_trains_and_reloads(policy, tmp_path):
     keras.utils.set_random_seed(0)
     sample = load("sample")
-    x, y = as_float(sample.x_train[:16]), one_hot(sample.y_train[:16], 10)
+    x, y = as_float(sample.x_train[:8]), one_hot(sample.y_train[:8], 10)
     models = capsnet.build_capsnet(shift_pixels=0)
     assert models.train.get_layer("digitcaps").compute_dtype == policy.split("_")[1]
     compile_for_training(models.train)
