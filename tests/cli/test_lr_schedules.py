@@ -48,7 +48,7 @@ def _log_rates(run):
 
 
 @pytest.mark.slow
-@pytest.mark.one_backend
+@pytest.mark.one_backend("torch")  # the home by hand, to even out the suites
 def test_a_per_step_schedule_logs_the_hand_worked_rates_and_resumes_at_its_step(tmp_path, tiny_npz):
     # 30 images at batch 10: 3 steps an epoch; 2e-3 x 0.5^(step / 2), floored at 3e-4
     schedule = ["--lr", "2e-3", "--lr-schedule", "step-exponential", "--lr-decay", "0.5"]
@@ -78,7 +78,7 @@ def test_a_per_step_schedule_logs_the_hand_worked_rates_and_resumes_at_its_step(
 
 
 @pytest.mark.slow
-@pytest.mark.one_backend
+@pytest.mark.one_backend("torch")  # the home by hand, to even out the suites
 def test_a_floor_on_the_per_epoch_schedule(tmp_path, tiny_npz):
     options = ["--data", tiny_npz, "--batch-size", "10", "--seed", "1", "--save-dir", tmp_path / "run"]
     result = invoke("train", "--epochs", "3", "--lr-decay", "0.5", "--min-lr", "3e-4", *options)
@@ -86,7 +86,7 @@ def test_a_floor_on_the_per_epoch_schedule(tmp_path, tiny_npz):
     assert _log_rates(tmp_path / "run") == pytest.approx([1e-3, 5e-4, 3e-4], rel=1e-6)
 
 
-@pytest.mark.one_backend
+@pytest.mark.one_backend("torch")  # the home by hand, to even out the suites
 def test_schedule_options_that_make_no_schedule_are_one_line(tmp_path, tiny_npz):
     run = ["--data", tiny_npz, "--save-dir", tmp_path / "run"]
     assert_input_error(invoke("train", "--lr-decay-steps", "5", *run), "--lr-decay-steps applies to")
