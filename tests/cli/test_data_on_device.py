@@ -14,7 +14,7 @@ from capsnet.errors import CapsNetInputError
 from capsnet.training import OneProcess
 from tests.helpers import assert_input_error, invoke
 
-pytestmark = pytest.mark.one_backend
+pytestmark = pytest.mark.one_backend("tensorflow")  # the home by hand, to even out the suites
 
 RUN = ("--batch-size", "10", "--epochs", "1", "--seed", "2", "--subset", "20")
 

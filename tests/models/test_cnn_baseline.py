@@ -100,7 +100,7 @@ def small_images(tmp_path_factory):
 
 
 @pytest.mark.slow
-@pytest.mark.one_backend
+@pytest.mark.one_backend("torch")  # the home by hand, to even out the suites
 def test_train_test_and_predict_the_baseline_from_the_command_line(tmp_path, small_images):
     run = tmp_path / "run"
     result = invoke(
