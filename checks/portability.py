@@ -48,6 +48,11 @@ def batch_of(run):
     return SIZES.get(Path(run).parent.name, DEFAULT_SIZE)[1]
 
 
+def cut_of(run):
+    """The .npz the run folder `run` trains and predicts from: its family's cut."""
+    return Path(run).parent / "data.npz"
+
+
 def write_cut(path, images):
     """The sample's first `images` training and test images, as an .npz at `path`."""
     from capsnet.data import SAMPLE
@@ -84,7 +89,7 @@ def inspect_worker(out_file, predict, optimizer):
     found = {}
     for run in predict:
         model = load_capsnet(Path(run) / "trained_model.keras")
-        with np.load(Path(run).parent / "data.npz") as cut:
+        with np.load(cut_of(run)) as cut:
             x_test = as_float(cut["x_test"])
         found[f"lengths {run}"] = lengths_and_reconstructions(model, x_test, batch_of(run))[0]
     for run in optimizer:
@@ -103,8 +108,7 @@ def _inspect(backend, out_file, predict=(), optimizer=()):
 
 
 def _train(backend, run, *options):
-    data = Path(run).parent / "data.npz"  # the family's cut of the sample
-    sizes = ("--data", data, "--batch-size", batch_of(run))
+    sizes = ("--data", cut_of(run), "--batch-size", batch_of(run))
     _run(backend, "cli.py", "train", *sizes, "--save-dir", run, *options)
 
 
@@ -115,8 +119,9 @@ def check(names, work):
     One process per backend inspects every run at once (start-up, not the work,
     is what a process costs here)."""
     runs = {(model, name): work / model / name for model in MODELS for name in names}
-    for model in MODELS:
-        write_cut(work / model / "data.npz", images_of(work / model / names[0]))
+    for model in MODELS:  # one cut per family, which its runs share
+        first_run = runs[(model, names[0])]
+        write_cut(cut_of(first_run), images_of(first_run))
     for (model, name), run in runs.items():
         print(f"training {model} on {name} ...", flush=True)
         _train(name, run, "--model", model, "--epochs", "1", "--seed", "0")

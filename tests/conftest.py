@@ -1,5 +1,4 @@
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,12 +13,8 @@ def pytest_collection_modifyitems(config, items):
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     for item in items:
-        marker = item.get_closest_marker("one_backend")
-        if marker is None:
-            continue
-        module = Path(item.path).relative_to(config.rootpath).as_posix()
-        home = rotation.home_backend(module, rotation.named_home(marker))
-        if home != backend:
+        home = rotation.home_of(item, config.rootpath)
+        if home is not None and home != backend:
             unset = f"unset {rotation.ROTATION_VARIABLE} to run it here"
             reason = f"one_backend: runs under {home} in the rotation ({unset})"
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -11,7 +11,7 @@ work. A plain `pytest` under one backend runs every test.
 
 import os
 import zlib
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 ROTATION_VARIABLE = "CAPSNET_TEST_ROTATION"
 BACKENDS = ("jax", "torch", "tensorflow")
@@ -32,9 +32,14 @@ def home_backend(module_path, named=None):
     return BACKENDS[zlib.crc32(key) % len(BACKENDS)]
 
 
-def named_home(marker):
-    """The home a `one_backend` marker names (its first argument), or None."""
-    return marker.args[0] if marker.args else None
+def home_of(item, rootpath):
+    """The home backend of the pytest `item`'s `one_backend` tests, or None for a
+    test without the marker: the marker's argument, else its module's hash."""
+    marker = item.get_closest_marker("one_backend")
+    if marker is None:
+        return None
+    module = Path(item.path).relative_to(rootpath).as_posix()
+    return home_backend(module, marker.args[0] if marker.args else None)
 
 
 def rotating(environ=os.environ):

@@ -9,14 +9,13 @@ from tests import rotation
 
 def _one_backend_homes(session):
     """{module: its home} of the modules with `one_backend` tests."""
-    return {
-        Path(item.path).relative_to(session.config.rootpath).as_posix(): rotation.home_backend(
-            Path(item.path).relative_to(session.config.rootpath).as_posix(),
-            rotation.named_home(item.get_closest_marker("one_backend")),
+    homes = {
+        Path(item.path).relative_to(session.config.rootpath).as_posix(): rotation.home_of(
+            item, session.config.rootpath
         )
         for item in session.items
-        if item.get_closest_marker("one_backend") is not None
     }
+    return {module: home for module, home in homes.items() if home is not None}
 
 
 def test_a_module_has_one_home_of_the_three_backends():
@@ -48,12 +47,10 @@ def test_under_the_rotation_only_the_home_backend_runs_each(request):
         return
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     for item in request.session.items:
-        marker = item.get_closest_marker("one_backend")
-        if marker is None:
+        home = rotation.home_of(item, request.config.rootpath)
+        if home is None:
             continue
-        module = Path(item.path).relative_to(request.config.rootpath).as_posix()
         skipped = any(mark.name == "skip" for mark in item.iter_markers())
-        home = rotation.home_backend(module, rotation.named_home(marker))
         assert skipped == (home != backend), item.nodeid
 
 
