@@ -69,6 +69,14 @@ def tests(session, backend):
     pytest(session, backend)
 
 
+# Runs side by side keep to one OpenMP thread each (torch's intra-op pool, MKL).
+# Five runs share two cores in CI; torch's pool of two would spin at each parallel
+# region for a core that another run holds. Five torch trainings at once took 0.63x
+# the time with one thread each; TensorFlow with TF_NUM_INTRAOP_THREADS=1 gained nothing
+# (docs/known-problems.md, "CI time").
+ONE_THREAD_EACH = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 def run_together(session, commands):
     """Run `commands` ({label: (python's argv, environment(scratch folder) -> extra
     variables)}) at once, each one's output printed whole as it ends; returns the
@@ -89,7 +97,7 @@ def run_together(session, commands):
             scratch = str(Path(folder) / f"{label}-scratch")
             process = subprocess.Popen(
                 [python, *argv],
-                env={**os.environ, "PATH": path, **env(scratch)},
+                env={**os.environ, "PATH": path, **ONE_THREAD_EACH, **env(scratch)},
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
