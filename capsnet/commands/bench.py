@@ -250,6 +250,11 @@ def run_all(runs, worker_args, out_dir):
         print(f"benchmarking {key} ...", flush=True)
         args = ["-m", "capsnet", "--backend", name, "bench-worker", "--precision", precision, *worker_args]
         process = run_on_backend(name, args, echo_prefix=PROGRESS)
+        died = None
+        if process.returncode < 0:  # a native crash (TensorFlow 2.21's, docs/known-problems.md): once more
+            died = _failure(process)
+            print(f"the {key} worker was {died}; running it once more", flush=True)
+            process = run_on_backend(name, args, echo_prefix=PROGRESS)
         lines = process.stdout.strip().splitlines()
         if process.returncode != 0 or not lines:
             results[key] = {
@@ -260,6 +265,8 @@ def run_all(runs, worker_args, out_dir):
             }
         else:
             results[key] = {"backend": name, **json.loads(lines[-1])}
+        if died is not None:
+            results[key]["ran_again_after"] = died
         _save(results, out_dir)  # after every run, so a run cut short keeps what it measured
     good = {n: r for n, r in results.items() if "error" not in r}
     if good:

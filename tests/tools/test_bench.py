@@ -70,14 +70,11 @@ def test_bench_refuses_an_unknown_precision(tmp_path):
 
 def test_bench_measures_efficient_capsnet(tmp_path):
     backend = keras.backend.backend()
-    # Batch 16, its recipe's: at batch 4, TensorFlow 2.21's worker died in native code in
-    # about 1 run of 8 here, at batch 16 in 1 CI run of about 30 (docs/known-problems.md).
-    # A worker killed by a signal gets one more try; a second death, or any other failure, fails.
+    # Batch 16, its recipe's (a worker killed in native code is run once more by
+    # `bench` itself: test_a_worker_killed_by_a_signal_runs_once_more).
     args = ["--backends", backend, "--batch-size", "16", "--steps", "2", "--warmup", "1"]
     args += ["--matmul-size", "256", "--out", tmp_path]
     result = invoke("bench", "--model", "efficient-capsnet", *args)
-    if result.exit_code != 0 and "killed by signal" in result.output:
-        result = invoke("bench", "--model", "efficient-capsnet", *args)
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "bench.json").read_text())[backend]
     assert record["model"] == "efficient-capsnet" and record["routings"] is None
@@ -106,3 +103,34 @@ def test_bench_saves_each_finished_run_before_the_next_one_starts(tmp_path, monk
     final = json.loads((tmp_path / "bench.json").read_text())
     assert final["jax mixed_bfloat16"]["error"].startswith("exit code 1")
     assert final["jax float32"]["train_img_per_s"] == 100.0
+
+
+@pytest.mark.parametrize("deaths", [1, 2])
+def test_a_worker_killed_by_a_signal_runs_once_more(tmp_path, monkeypatch, capsys, deaths):
+    """TensorFlow 2.21's worker dies in native code now and then (docs/known-problems.md):
+    one death is run again and noted in the record; a second is the run's error."""
+    import signal
+    import subprocess
+
+    from capsnet.commands import bench
+
+    record = {"precision": "float32", "train_img_per_s": 100.0, "train_gflops": 120.0, "fast_paths": []}
+    record["matmul_gflops"] = {"float32": 1.0}
+    calls = []
+
+    def worker(name, args, **options):
+        calls.append(name)
+        if len(calls) <= deaths:
+            return subprocess.CompletedProcess(args, -signal.SIGSEGV, "", "Segmentation fault")
+        return subprocess.CompletedProcess(args, 0, json.dumps(record) + "\n", "")
+
+    monkeypatch.setattr(bench, "run_on_backend", worker)
+    results = bench.run_all([("tensorflow", "float32")], [], tmp_path)
+    saved = json.loads((tmp_path / "bench.json").read_text())["tensorflow"]
+    assert len(calls) == 2 and saved == results["tensorflow"]
+    assert f"killed by signal {int(signal.SIGSEGV)}" in capsys.readouterr().out
+    if deaths == 1:
+        assert saved["train_img_per_s"] == 100.0
+        assert saved["ran_again_after"].startswith(f"killed by signal {int(signal.SIGSEGV)}")
+    else:
+        assert saved["error"].startswith(f"killed by signal {int(signal.SIGSEGV)}")
