@@ -109,6 +109,7 @@ OPTION_WORDS = {
     "lr=LR": "--lr",
     "precision='float32'": "--precision float32",
     "invert=True": "--invert",
+    "primary_kernel_size=": "--primary-kernel-size ",
 }
 
 
@@ -360,6 +361,18 @@ def data_options(subset_help=None):
     "addition: the same weights at any image size; --lr then defaults to 1e-4, see the docs' Large images)."
 )
 @large_image_options
+@click.option(
+    "--primary-kernel-size",
+    type=click.IntRange(min=1),
+    help="Efficient-CapsNet: side of the primary capsules' depthwise kernel. Default: the whole grid "
+    "its backbone leaves (the paper's, 16 capsules); smaller, or with --primary-strides, a grid of "
+    "positions with 16 capsules each (7 at stride 3 on MultiMNIST's 13x13 grid: 144 capsules).",
+)
+@click.option(
+    "--primary-strides",
+    type=click.IntRange(min=1),
+    help="Efficient-CapsNet: the stride of --primary-kernel-size. [default: 1]",
+)
 @click.option(
     "--shift-pixels",
     type=click.IntRange(min=0),

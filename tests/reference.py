@@ -210,9 +210,11 @@ def batch_norm(x, gamma, beta, mean, variance, epsilon=1e-3):
     return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
 
 
-def efficient_capsnet(images, T, weights, dim_primary_capsule=8):
+def efficient_capsnet(images, T, weights, dim_primary_capsule=8, primary_stride=1):
     """Forward pass and loss of the paper's Efficient-CapsNet (inference-mode
-    batch normalisation), decoder masked by T.
+    batch normalisation), decoder masked by T. The primary kernel's size comes
+    from `weights`; one smaller than the grid, or `primary_stride` > 1, leaves a
+    grid of positions whose capsules follow in row-major order.
 
     Args:
         images: (batch, 28, 28, 1) in [0, 1].
@@ -231,7 +233,7 @@ def efficient_capsnet(images, T, weights, dim_primary_capsule=8):
     for n, stride in enumerate((1, 1, 1, 2), start=1):
         features = relu(conv2d(features, w[f"conv{n}_kernel"], w[f"conv{n}_bias"], stride))
         features = batch_norm(features, *(w[f"bn{n}_{p}"] for p in ("gamma", "beta", "mean", "variance")))
-    primary = depthwise_conv2d(features, w["primary_kernel"], w["primary_bias"])
+    primary = depthwise_conv2d(features, w["primary_kernel"], w["primary_bias"], primary_stride)
     primary = efficient_squash(primary.reshape(batch, -1, dim_primary_capsule))
     digit, _ = self_attention_routing(primary, w["W"], w["B"])
     return {"primary": primary, **_decoded(digit, x, np.asarray(T, np.float64), w)}

@@ -63,6 +63,8 @@ class TrainConfig(DataConfig):
     class_capsules: str = "per-capsule"  # capsnet.models.capsnet.CLASS_CAPSULES
     stem_blocks: int | None = None  # None: by image size (capsnet.models.image_sizes)
     decoder_type: str | None = None  # "dense" or "deconv"; None: by image size
+    primary_kernel_size: int | None = None  # Efficient-CapsNet's; None: the whole grid (the paper's)
+    primary_strides: int | None = None  # Efficient-CapsNet's; None: 1
     shift_pixels: int | None = None  # None: 2, or 0 for data that comes shifted (multimnist)
     save_dir: Path = Path("result")
     weights: Path | None = None  # start from this model instead of a new one

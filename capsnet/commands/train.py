@@ -34,6 +34,8 @@ FIXED_BY_SAVED_MODEL = (
     "class_capsules",
     "stem_blocks",
     "decoder_type",
+    "primary_kernel_size",
+    "primary_strides",
 )
 RECIPE_OPTIONS = ("epochs", "batch_size", "lr", "lr_decay", "lr_schedule", "lr_decay_steps", "min_lr")
 # What `_check_schedule` and `capsnet.step_schedules.per_step` take, in order.

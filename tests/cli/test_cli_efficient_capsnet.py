@@ -55,6 +55,23 @@ def test_trains_with_its_papers_recipe_and_every_command_takes_it(tmp_path, tiny
     assert described.exit_code == 0 and "model: efficient-capsnet" in described.output
 
 
+def test_a_wider_primary_layer_trains_is_recorded_and_stays_on_resume(tmp_path, tiny_npz):
+    run = tmp_path / "run"
+    wide = ("--primary-kernel-size", "5", "--primary-strides", "2")
+    result = invoke(*train_args(tiny_npz, run, "--epochs", "1", *wide))
+    assert result.exit_code == 0, result.output
+    options = json.loads((run / "run.json").read_text())["options"]
+    assert (options["primary_kernel_size"], options["primary_strides"]) == (5, 2)
+    assert load_capsnet(run / "trained_model.keras").train.get_layer("primarycaps").output.shape[1] == 144
+
+    changed = invoke(*train_args(tiny_npz, run, "--epochs", "2", "--resume", "--primary-kernel-size", "3"))
+    assert_input_error(changed, "--primary-kernel-size cannot change a saved model")
+    too_large = invoke(*train_args(tiny_npz, tmp_path / "new", "--primary-kernel-size", "10"))
+    assert_input_error(too_large, "--primary-kernel-size 10 does not fit the 9x9 grid")
+    capsnet = invoke("train", "--primary-strides", "2", "--data", tiny_npz, "--save-dir", tmp_path / "c")
+    assert_input_error(capsnet, "--primary-strides applies to --model efficient-capsnet only")
+
+
 def test_routings_do_not_apply(tmp_path, tiny_npz):
     result = invoke(*train_args(tiny_npz, tmp_path, "--routings", "3"))
     assert_input_error(result, "--routings", "efficient-capsnet")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 from keras import ops
 
+from capsnet.errors import CapsNetInputError
 from capsnet.model_files import atomic_save, load_capsnet
 from capsnet.models.efficient_capsnet.model import build_efficient_capsnet
 from tests import reference
@@ -71,6 +72,25 @@ def test_forward_and_loss_match_the_reference(models, four_digits):
 
     loss = float(ops.mean(margin_loss(y, lengths))) + float(sum(models.train.losses))
     assert loss == pytest.approx(expected["loss"], rel=1e-5)
+
+
+def test_a_smaller_strided_primary_kernel_matches_the_reference(four_digits):
+    """A 5x5 kernel at stride 2 on the 9x9 grid: 3x3 positions of 16 capsules each."""
+    x, y = four_digits
+    keras.utils.set_random_seed(6)
+    models = build_efficient_capsnet(shift_pixels=0, primary_kernel_size=5, primary_strides=2)
+    priors = models.train.get_layer("digitcaps").log_priors
+    priors.assign(np.random.default_rng(1).normal(0, 0.05, priors.shape))
+    expected = reference.efficient_capsnet(x, y, reference_weights(models.train), primary_stride=2)
+    assert expected["primary"].shape == (len(x), 144, 8)
+    lengths, reconstruction = (ops.convert_to_numpy(t) for t in models.train([x, y]))
+    np.testing.assert_allclose(lengths, expected["lengths"], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(reconstruction, expected["reconstruction"], atol=1e-5)
+
+
+def test_a_primary_kernel_larger_than_the_grid_is_refused():
+    with pytest.raises(CapsNetInputError, match="does not fit the 9x9 grid.*use at most 9"):
+        build_efficient_capsnet(primary_kernel_size=10)
 
 
 def test_saved_model_reloads_as_efficient_capsnet(models, four_digits, tmp_path):

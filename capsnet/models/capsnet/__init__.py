@@ -27,6 +27,10 @@ FAMILY = register_family(
             "stem_blocks",
             "decoder_type",
         ),
+        not_accepted={
+            "primary_kernel_size": "capsnet's primary capsules are the paper's 9x9 convolution",
+            "primary_strides": "capsnet's primary capsules are the paper's 9x9 convolution at stride 2",
+        },
         legacy_layer="CapsuleLayer",
     )
 )

@@ -18,6 +18,8 @@ FAMILY = register_family(
             "class_capsules": "the CNN baseline has no capsules",
             "stem_blocks": "the CNN baseline is the paper's three convolutions",
             "decoder_type": "the CNN baseline has no decoder",
+            "primary_kernel_size": "the CNN baseline has no capsules",
+            "primary_strides": "the CNN baseline has no capsules",
         },
         decoder=False,
         scores="probabilities",

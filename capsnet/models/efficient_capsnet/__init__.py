@@ -16,7 +16,15 @@ FAMILY = register_family(
         module="capsnet.models.efficient_capsnet.model",
         recipe=RECIPE,
         recipes={"paper": RECIPE},
-        options=("shift_pixels", "lam_recon", "seed", "digits_per_image", "decoder_type"),
+        options=(
+            "shift_pixels",
+            "lam_recon",
+            "seed",
+            "digits_per_image",
+            "decoder_type",
+            "primary_kernel_size",
+            "primary_strides",
+        ),
         not_accepted={
             "routings": "efficient-capsnet routes in one self-attention step",
             "class_capsules": "efficient-capsnet's class capsules are its self-attention layer",

@@ -3,6 +3,7 @@
 import keras
 
 from capsnet import losses
+from capsnet.errors import CapsNetInputError
 from capsnet.layers import (
     DepthwisePrimaryCapsule,
     RandomShift,
@@ -54,6 +55,8 @@ def build_efficient_capsnet(
     seed=None,
     digits_per_image=1,
     decoder_type=None,
+    primary_kernel_size=None,
+    primary_strides=1,
 ):
     """Build Efficient-CapsNet's training, evaluation and manipulation models.
 
@@ -77,6 +80,12 @@ def build_efficient_capsnet(
         decoder_type: "dense" (the paper's) or "deconv" (transposed
             convolutions, `capsnet.models.large_images`); None: dense up to
             40x40 pixels, else deconv.
+        primary_kernel_size: side of the primary capsules' depthwise kernel;
+            None: the whole grid the backbone leaves (the paper's: 16
+            capsules). A smaller kernel, or the same at `primary_strides` > 1,
+            leaves a grid of positions with 16 capsules each (7 at stride 3
+            on a 36x36 image's 13x13 grid: 3x3 positions, 144 capsules).
+        primary_strides: that kernel's stride (None: 1).
 
     Returns:
         `CapsNetModels(train, evaluate, manipulate)`.
@@ -91,11 +100,13 @@ def build_efficient_capsnet(
     )
     features = backbone(input_shape)
     grid = features.output_shape[1:3]
+    kernel_size, strides = _primary_convolution(primary_kernel_size, primary_strides, grid, input_shape)
 
     images = keras.Input(input_shape, name="image")
     shifted = RandomShift(shift_pixels, seed=seed, name="random_shift")(images)
-    # The depthwise kernel spans the whole (square) grid: one value per channel.
-    primary = DepthwisePrimaryCapsule(dim_primary_capsule, kernel_size=min(grid), name="primarycaps")
+    primary = DepthwisePrimaryCapsule(
+        dim_primary_capsule, kernel_size=kernel_size, strides=strides, name="primarycaps"
+    )
     digits = SelfAttentionCapsuleLayer(num_classes, dim_class_capsule, name="digitcaps")
     capsules = digits(primary(features(shifted)))
     if not decoder:
@@ -113,6 +124,23 @@ def build_efficient_capsnet(
     )
 
 
+def _primary_convolution(kernel_size, strides, grid, input_shape):
+    """The primary capsules' (kernel side, stride): `kernel_size`, or for None the
+    whole (square) grid, where each channel becomes one number (the paper's);
+    `strides`, or 1 for None."""
+    strides = 1 if strides is None else validation.positive_int("primary_strides", strides)
+    if kernel_size is None:
+        return min(grid), strides
+    validation.positive_int("primary_kernel_size", kernel_size)
+    if kernel_size > min(grid):
+        raise CapsNetInputError(
+            f"primary_kernel_size={kernel_size} does not fit the {grid[0]}x{grid[1]} grid that "
+            f"Efficient-CapsNet's backbone leaves on {input_shape[0]}x{input_shape[1]} images; "
+            f"use at most {min(grid)}"
+        )
+    return kernel_size, strides
+
+
 # The family's protocol (`capsnet.models.registry.ModelFamily`).
 build = build_efficient_capsnet
 
@@ -120,9 +148,16 @@ views_of, classifier_only, _layer_options = capsule_views.family_functions(CAPSU
 
 
 def architecture(train):
-    """The options a built Efficient-CapsNet fixes: `capsule_views.architecture`'s
-    and its `decoder_type` (None without a decoder)."""
-    return {**_layer_options(train), "decoder_type": large_images.decoder_type_of(train)}
+    """The options a built Efficient-CapsNet fixes: `capsule_views.architecture`'s,
+    its `decoder_type` (None without a decoder) and its primary capsules' kernel
+    side and stride."""
+    primary = train.get_layer("primarycaps")
+    return {
+        **_layer_options(train),
+        "decoder_type": large_images.decoder_type_of(train),
+        "primary_kernel_size": primary.kernel_size,
+        "primary_strides": primary.strides,
+    }
 
 
 loss = losses.margin_loss
