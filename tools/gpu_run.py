@@ -7,8 +7,8 @@
 Parts, run in the order given: setup, info, bench, profile, mnist, ablation,
 fashion, multimnist, affnist (`all` is all nine, in that order), and prepare;
 also paper (the authors' recipe on MNIST, `capsnet train --recipe paper`),
-multimnist-efficient (Efficient-CapsNet on 300,000 fresh MultiMNIST pairs an
-epoch) and large (the large-images sweep, `tools.large_images_sweep`), not in `all`.
+multimnist-efficient (Efficient-CapsNet with 144 primary capsules on 300,000
+fresh MultiMNIST pairs an epoch) and large (the large-images sweep, `tools.large_images_sweep`), not in `all`.
 Every part writes into the results folder (default results/gpu-<device>/) as
 soon as it finishes, skips what an earlier command
 finished, and stops before --budget runs out, so the same command run again

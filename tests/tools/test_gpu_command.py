@@ -532,6 +532,9 @@ def test_efficient_capsnet_multimnist_part_trains_that_family_on_fresh_pairs(tmp
     )
     assert (value("--lr-decay"), value("--shift-pixels"), value("--epochs")) == ("0.95", "0", "50")
     assert "--routings" not in args and "--lam-recon" in args
+    assert (value("--primary-kernel-size"), value("--primary-strides")) == ("7", "3")  # 144 capsules
+    resumed = [str(a) for a in training._train_args(settings, run, tmp_path / "work", resume=True)]
+    assert "--primary-kernel-size" not in resumed  # the saved model keeps it
     (capsnet_run,) = training.multimnist_runs(settings)
     capsnet_args = [str(a) for a in training._train_args(settings, capsnet_run, tmp_path / "w", resume=False)]
     assert capsnet_args[capsnet_args.index("--lr-decay") + 1] == "0.9" and "--routings" in capsnet_args
