@@ -20,10 +20,14 @@ pytestmark = pytest.mark.slow  # subprocesses or training runs
 SAMPLE_ACCURACY = 0.99
 
 
+# Small enough to ship inside the package (the MultiMNIST issue's limit).
+PRESET_BYTES = 2_000_000
+
+
 def test_every_preset_is_shipped():
     for name in all_presets():
         path = resolve(name)
-        assert path.is_file() and path.stat().st_size < 1_000_000, path
+        assert path.is_file() and path.stat().st_size < PRESET_BYTES, path
 
 
 def test_preset_accuracy_on_the_bundled_sample(tmp_path):
@@ -35,9 +39,10 @@ def test_preset_accuracy_on_the_bundled_sample(tmp_path):
     assert accuracy >= SAMPLE_ACCURACY, result.output
 
 
-# Measured on 10,000 pairs of MNIST test digits: 87.69% both right (docs/multimnist.md), and 84.50%
-# on the 1,000 below; the bundled sample's test digits, paired, must come out at least this well.
-PAIRS_ACCURACY = 0.77
+# Measured on 10,000 pairs of MNIST test digits: 90.18% both right (docs/multimnist.md), and 87.50%
+# on the 1,000 below (the preset before it: 84.50%); the bundled sample's test digits, paired, must
+# come out at least this well.
+PAIRS_ACCURACY = 0.80
 
 
 def test_multimnist_preset_names_both_digits_of_pairs_of_the_bundled_sample(tmp_path):

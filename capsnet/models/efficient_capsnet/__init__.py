@@ -36,8 +36,9 @@ FAMILY = register_family(
                 "Efficient-CapsNet (Mazzia et al., 2021) trained on MNIST; class lengths only (no decoder)"
             ),
             "efficient-capsnet-multimnist": (
-                "Efficient-CapsNet trained on MultiMNIST pairs (48 epochs of 30,000 on a CPU); "
-                "names the two digits of a 36x36 image; class lengths only (no decoder)"
+                "Efficient-CapsNet with 144 primary capsules trained on 1.8M MultiMNIST pairs "
+                "on a CPU (90.18% of test pairs both right); names the two digits of a 36x36 image; "
+                "class lengths only (no decoder)"
             ),
         },
         preset_dir=Path(__file__).parent / "presets",
