@@ -108,7 +108,7 @@ def multimnist_runs(settings):
 
 def efficient_multimnist_runs(settings):
     """Efficient-CapsNet on the same pairs, toward the `efficient-capsnet-multimnist`
-    preset's target (<= 10% both-right error; a CPU's 3M pairs reached 11.5%).
+    preset's target (<= 10% both-right error; a CPU's 1.8M pairs reached 9.82%).
     Its authors train on about 90M pairs (150 epochs of 37,500 batches of 16,
     Efficient-CapsNet's config.json); here 300,000 fresh pairs an epoch, the
     learning rate x0.95 per epoch, so 50 epochs see 15M pairs. With 144 primary
